@@ -1,0 +1,551 @@
+//! CoRML training and scoring, exactly as SPEC.md states them, on any [`Backend`].
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
+use crate::backend::{resolve, Backend};
+use crate::dataset::{item_degrees, user_degrees, Interactions};
+use crate::dense::{format_bytes, Dense};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::partition::spectral_partition;
+use crate::progress::{Control, ProgressEvent};
+use crate::sparse::Csr;
+use crate::svd::{randomized_svd, SvdOptions};
+use crate::with_backend;
+
+/// Entries of S below this are dropped when a part is stored (SPEC.md step 4).
+pub const KEEP_THRESHOLD: f32 = 5e-4;
+
+/// Dense `n × n` matrices alive at once while a part is solved.
+pub const MATRICES_PER_PART: u64 = 5;
+
+/// CoRML hyperparameters (SPEC.md "Hyperparameters"); `Default` gives SPEC.md's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CormlParams {
+    /// λ: weight between H (metric part) and G (graph-filter part), in (0, 1].
+    pub lambda: f32,
+    /// ρ: ADMM penalty / step, > 0.
+    pub dual_step_length: f32,
+    /// θ: l2 weight on H, scaled by item degree, ≥ 0.
+    pub l2_regularization: f32,
+    /// t: item degree normalization (lower t, more novel items).
+    pub item_degree_norm: f32,
+    /// log10 ε: global scale of the approximated ranking weights.
+    pub global_scaling: f32,
+    /// t_u: user-degree scaling of the ranking weights.
+    pub user_scaling: f32,
+    /// k: rank of the truncated SVD for G.
+    pub eigenvectors: usize,
+    /// ADMM iterations.
+    pub admm_iterations: usize,
+    /// Largest item partition as a share of all items, in (0, 1].
+    pub partition_ratio: f64,
+    /// Prune H to the storage budget of a 64-dimensional MF model.
+    pub sparse_approx: bool,
+    /// Seed of the randomized SVDs.
+    pub seed: u64,
+    /// Where the dense work runs.
+    pub device: Device,
+    /// Memory the dense work may use, in bytes; `None` asks the backend (free memory now).
+    pub memory_budget: Option<u64>,
+}
+
+impl Default for CormlParams {
+    fn default() -> Self {
+        CormlParams {
+            lambda: 0.75,
+            dual_step_length: 5e3,
+            l2_regularization: 1.0,
+            item_degree_norm: 0.1,
+            global_scaling: 0.0,
+            user_scaling: 0.0,
+            eigenvectors: 256,
+            admm_iterations: 50,
+            partition_ratio: 1.0,
+            sparse_approx: true,
+            seed: 2026,
+            device: Device::Auto,
+            memory_budget: None,
+        }
+    }
+}
+
+fn check(ok: bool, name: &str, value: impl std::fmt::Display, rule: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "{name} = {value} is out of range: it must be {rule}"
+        )))
+    }
+}
+
+impl CormlParams {
+    /// Checks every value; errors name the option, its value and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        let f = |x: f32| x.is_finite();
+        check(
+            f(self.lambda) && self.lambda > 0.0 && self.lambda <= 1.0,
+            "lambda",
+            self.lambda,
+            "in (0, 1]",
+        )?;
+        check(
+            f(self.dual_step_length) && self.dual_step_length > 0.0,
+            "dualStepLength",
+            self.dual_step_length,
+            "a finite number > 0",
+        )?;
+        check(
+            f(self.l2_regularization) && self.l2_regularization >= 0.0,
+            "l2Regularization",
+            self.l2_regularization,
+            "a finite number ≥ 0",
+        )?;
+        check(
+            f(self.item_degree_norm) && self.item_degree_norm.abs() <= 2.0,
+            "itemDegreeNorm",
+            self.item_degree_norm,
+            "in [-2, 2]",
+        )?;
+        check(
+            f(self.global_scaling) && self.global_scaling.abs() <= 10.0,
+            "globalScaling",
+            self.global_scaling,
+            "in [-10, 10]",
+        )?;
+        check(
+            f(self.user_scaling) && self.user_scaling.abs() <= 10.0,
+            "userScaling",
+            self.user_scaling,
+            "in [-10, 10]",
+        )?;
+        check(
+            self.eigenvectors >= 1 && self.eigenvectors <= 4096,
+            "eigenvectors",
+            self.eigenvectors,
+            "an integer in [1, 4096]",
+        )?;
+        check(
+            self.admm_iterations >= 1 && self.admm_iterations <= 10_000,
+            "admmIterations",
+            self.admm_iterations,
+            "an integer in [1, 10000]",
+        )?;
+        check(
+            self.partition_ratio.is_finite()
+                && self.partition_ratio > 0.0
+                && self.partition_ratio <= 1.0,
+            "partitionRatio",
+            self.partition_ratio,
+            "in (0, 1]",
+        )
+    }
+}
+
+/// A trained CoRML model: the spectral factor `V` and the sparse item-item matrix `H`.
+pub struct CormlModel {
+    params: CormlParams,
+    degrees: Vec<f32>,
+    inv_sqrt_degree: Vec<f32>,
+    sqrt_degree: Vec<f32>,
+    v: Dense,
+    v_sumsq: Vec<f32>,
+    h_upper: Csr,
+    h_scoring: Csr,
+}
+
+impl CormlModel {
+    /// The hyperparameters it was trained with.
+    pub fn params(&self) -> &CormlParams {
+        &self.params
+    }
+
+    /// The upper-triangular item-item matrix H (diagonal included).
+    pub fn h(&self) -> &Csr {
+        &self.h_upper
+    }
+
+    /// The spectral factor V (items × k).
+    pub fn v(&self) -> &Dense {
+        &self.v
+    }
+}
+
+struct Timer {
+    start: Instant,
+    last: Instant,
+    stages: Vec<StageTime>,
+}
+
+impl Timer {
+    fn new() -> Self {
+        let now = Instant::now();
+        Timer {
+            start: now,
+            last: now,
+            stages: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        self.stages.push(StageTime {
+            stage,
+            seconds: (now - self.last).as_secs_f64(),
+        });
+        self.last = now;
+    }
+}
+
+/// Trains CoRML on `train` (SPEC.md "Training").
+pub fn fit(train: &Interactions, params: &CormlParams, ctl: &Control) -> Result<Model> {
+    params.validate()?;
+    train.ensure_not_empty()?;
+    let backend = resolve(params.device)?;
+    with_backend!(backend, b => fit_on(b, train, params, ctl))
+}
+
+fn fit_on<B: Backend>(
+    backend: &B,
+    train: &Interactions,
+    params: &CormlParams,
+    ctl: &Control,
+) -> Result<Model> {
+    let mut timer = Timer::new();
+    let r = train.matrix();
+    let (n_users, n_items) = (r.rows(), r.cols());
+    let t = params.item_degree_norm;
+    let eps = 10f32.powf(params.global_scaling);
+
+    // 1. Degrees and user weights φ_u = (d_u / max d_u)^(-t_u).
+    ctl.stage("degrees", 0.0)?;
+    let d = item_degrees(r);
+    let du = user_degrees(r);
+    let du_max = du.iter().cloned().fold(1.0f32, f32::max);
+    let phi: Vec<f32> = du
+        .iter()
+        .map(|&x| (x / du_max).powf(-params.user_scaling))
+        .collect();
+    timer.lap("degrees");
+
+    // 2. Spectral part: top-k right singular vectors of diag(d_u^-1/2) R diag(d_i^-1/2).
+    ctl.stage("svd", 0.01)?;
+    let inv_sqrt_degree: Vec<f32> = d.iter().map(|x| x.powf(-0.5)).collect();
+    let user_scale: Vec<f32> = du.iter().map(|x| x.powf(-0.5)).collect();
+    let normalized = r.scaled(Some(&user_scale), Some(&inv_sqrt_degree));
+    let svd = randomized_svd(
+        &normalized,
+        &normalized.transpose(),
+        SvdOptions::spec(params.eigenvectors, params.seed),
+        ctl,
+    )?;
+    let v = svd.vectors;
+    timer.lap("svd");
+
+    // 3. Partitions.
+    ctl.stage("partition", 0.05)?;
+    let parts = if params.partition_ratio < 1.0 {
+        spectral_partition(r, &d, params.partition_ratio, params.seed, ctl)?
+    } else {
+        vec![(0..n_items as u32).collect()]
+    };
+    timer.lap("partition");
+    check_memory(backend, params, &parts, n_items, v.cols())?;
+
+    // 4. Solve each part; progress is weighted by each part's n³ work.
+    let work: Vec<f64> = parts.iter().map(|p| (p.len() as f64).powi(3)).collect();
+    let total_work: f64 = work.iter().sum::<f64>().max(1.0);
+    let mut done_work = 0.0;
+    let mut triplets: Vec<(u32, u32, f32)> = Vec::new();
+    for (index, part) in parts.iter().enumerate() {
+        let span = (
+            0.05 + 0.93 * done_work / total_work,
+            0.93 * work[index] / total_work,
+        );
+        let solver = PartSolver {
+            backend,
+            r,
+            part,
+            degrees: &d,
+            phi: &phi,
+            v: &v,
+            params,
+            eps,
+            index,
+            count: parts.len(),
+            span,
+            ctl,
+        };
+        triplets.extend(solver.solve()?);
+        done_work += work[index];
+    }
+    timer.lap("admm");
+
+    // 5. Sparse approximation.
+    ctl.stage("sparsify", 0.98)?;
+    if params.sparse_approx {
+        sparse_approximation(&mut triplets, n_users, n_items);
+    }
+    let h_upper = upper_from_triplets(n_items, &triplets)?;
+    let h_scoring = scoring_matrix(&h_upper, &d, t)?;
+    let v_sumsq = (0..n_items)
+        .map(|i| (0..v.cols()).map(|c| v.get(i, c).powi(2)).sum())
+        .collect();
+    timer.lap("sparsify");
+    ctl.stage("done", 1.0)?;
+
+    let info = FitInfo {
+        backend: backend.describe(),
+        part_sizes: parts.iter().map(Vec::len).collect(),
+        nnz: h_upper.nnz(),
+        seconds: timer.start.elapsed().as_secs_f64(),
+        stages: timer.stages,
+    };
+    let model = CormlModel {
+        params: params.clone(),
+        sqrt_degree: d.iter().map(|x| x.sqrt()).collect(),
+        inv_sqrt_degree,
+        degrees: d,
+        v,
+        v_sumsq,
+        h_upper,
+        h_scoring,
+    };
+    Ok(Model::new(Algorithm::Corml(model), train, info))
+}
+
+/// Bytes the dense solve of a part of `n` items needs.
+pub fn part_memory(n: usize, k: usize) -> u64 {
+    let n = n as u64;
+    MATRICES_PER_PART * n * n * 4 + 2 * n * k as u64 * 4
+}
+
+fn check_memory<B: Backend>(
+    backend: &B,
+    params: &CormlParams,
+    parts: &[Vec<u32>],
+    n_items: usize,
+    k: usize,
+) -> Result<()> {
+    let largest = parts.iter().map(Vec::len).max().unwrap_or(0);
+    let need = part_memory(largest, k);
+    let budget = params
+        .memory_budget
+        .unwrap_or_else(|| backend.memory_budget());
+    if need <= budget {
+        return Ok(());
+    }
+    let fit_items = ((budget / (MATRICES_PER_PART * 4)) as f64).sqrt() * 0.95;
+    let ratio = (fit_items / n_items as f64 * 100.0).floor() / 100.0;
+    let advice = if ratio >= 0.01 {
+        format!("set partitionRatio to {ratio:.2} or less to fit")
+    } else {
+        "the machine is too small for this data even with a tiny partitionRatio".to_owned()
+    };
+    Err(Error::OutOfMemory(format!(
+        "a part of {largest} items needs {} ({MATRICES_PER_PART} dense {largest} × {largest} float32 \
+         matrices) but only {} is available on {}; {advice}",
+        format_bytes(need),
+        format_bytes(budget),
+        backend.describe(),
+    )))
+}
+
+/// The solve of one item part (SPEC.md step 4).
+struct PartSolver<'a, B: Backend> {
+    backend: &'a B,
+    r: &'a Csr,
+    part: &'a [u32],
+    degrees: &'a [f32],
+    phi: &'a [f32],
+    v: &'a Dense,
+    params: &'a CormlParams,
+    eps: f32,
+    index: usize,
+    count: usize,
+    span: (f64, f64),
+    ctl: &'a Control,
+}
+
+impl<B: Backend> PartSolver<'_, B> {
+    fn report(&self, stage: &'static str, iteration: usize, within: f64) -> Result<()> {
+        self.ctl.report(ProgressEvent {
+            stage,
+            part: self.index + 1,
+            parts: self.count,
+            iteration,
+            iterations: if stage == "admm" {
+                self.params.admm_iterations
+            } else {
+                0
+            },
+            fraction: self.span.0 + self.span.1 * within,
+        })
+    }
+
+    fn solve(&self) -> Result<Vec<(u32, u32, f32)>> {
+        let (b, p) = (self.backend, self.params);
+        let n = self.part.len();
+        let (lambda, rho, t) = (p.lambda, p.dual_step_length, p.item_degree_norm);
+        let d: Vec<f32> = self
+            .part
+            .iter()
+            .map(|&i| self.degrees[i as usize])
+            .collect();
+        let ctl = self.ctl;
+
+        self.report("gram", 0, 0.0)?;
+        let scale: Vec<f32> = d.iter().map(|x| x.powf(-t)).collect();
+        let rt = self.r.select_columns(self.part).scaled(None, Some(&scale));
+        let rtt = rt.transpose();
+        let gram = rt.gram(&rtt, None)?;
+        let uniform_phi = self.phi.iter().all(|&x| x == 1.0);
+        // II = Rtᵀ diag(φ) Rt; with φ ≡ 1 it equals the plain Gram matrix.
+        let mut ii = b.upload(if uniform_phi {
+            gram.clone()
+        } else {
+            rt.gram(&rtt, Some(self.phi))?
+        })?;
+        let mut bm = b.upload(gram)?;
+        b.scale_add_diagonal(&mut bm, 0.5 / lambda, &vec![0.0; n])?;
+
+        if lambda < 1.0 {
+            let vp = b.upload(self.v.select_rows(self.part)?)?;
+            let mut gp = b.zeros(n, n)?;
+            b.gemm(&mut gp, 0.0, &vp, &vp, true, 1.0, ctl)?;
+            drop(vp);
+            let left: Vec<f32> = d.iter().map(|x| x.powf(t - 0.5)).collect();
+            let right: Vec<f32> = d.iter().map(|x| x.powf(0.5 - t)).collect();
+            b.hollow_clamp_scale(&mut gp, &left, &right)?;
+            b.gemm(
+                &mut bm,
+                1.0,
+                &ii,
+                &gp,
+                false,
+                self.eps * (1.0 / lambda - 1.0),
+                ctl,
+            )?;
+        }
+
+        self.report("factorize", 0, 0.02)?;
+        let diag: Vec<f32> = d.iter().map(|x| p.l2_regularization * x + rho).collect();
+        b.scale_add_diagonal(&mut ii, self.eps, &diag)?;
+        let ainv = b.spd_inverse(ii)?;
+        let mut h = b.zeros(n, n)?;
+        b.gemm(&mut h, 0.0, &ainv, &bm, false, 1.0, ctl)?;
+        let bm = h; // B ← Ainv · B
+        let mut h = b.zeros(n, n)?;
+        let mut gamma = b.zeros(n, n)?;
+        let mut s = b.zeros(n, n)?;
+
+        let iters = p.admm_iterations;
+        for it in 0..iters {
+            self.report("admm", it + 1, 0.06 + 0.94 * it as f64 / iters as f64)?;
+            // H̃ = B + Ainv · ρ(S − Γ); `s` holds ρ(S − Γ), zero before the first iteration.
+            if it > 0 {
+                b.gemm(&mut h, 0.0, &ainv, &s, false, 1.0, ctl)?;
+            }
+            b.admm_zero_diagonal(&mut h, &bm, &ainv)?;
+            b.admm_project(&h, &mut gamma, &mut s, rho, it + 1 < iters)?;
+        }
+        drop((h, gamma, ainv, bm));
+        let s = b.download(s)?;
+        let part = self.part;
+        Ok((0..n)
+            .into_par_iter()
+            .flat_map_iter(|j| {
+                let col = s.col(j);
+                (0..=j)
+                    .filter(move |&i| col[i] >= KEEP_THRESHOLD)
+                    .map(move |i| (part[i], part[j], col[i]))
+            })
+            .collect())
+    }
+}
+
+/// SPEC.md step 5: raise a threshold from 1e-4 by ×1.25 until `2·nnz + I + 1 < (U + I)·64`.
+fn sparse_approximation(triplets: &mut Vec<(u32, u32, f32)>, n_users: usize, n_items: usize) {
+    let budget = ((n_users + n_items) * 64) as f64;
+    let mut tau = 1e-4f32;
+    while 2.0 * triplets.len() as f64 + n_items as f64 + 1.0 >= budget && !triplets.is_empty() {
+        triplets.retain(|&(_, _, x)| x > tau);
+        tau *= 1.25;
+    }
+}
+
+fn upper_from_triplets(n: usize, triplets: &[(u32, u32, f32)]) -> Result<Csr> {
+    let mut sorted: Vec<(u32, u32, f32)> = triplets
+        .iter()
+        .map(|&(i, j, x)| (i.min(j), i.max(j), x))
+        .collect();
+    sorted.par_sort_unstable_by_key(|&(i, j, _)| (i, j));
+    Csr::from_sorted_triplets(n, n, &sorted)
+}
+
+/// `diag(d^-t) · (H + Hᵀ) · diag(d^t)`, so that `y_H = r · this` for a binary row `r`.
+fn scoring_matrix(h_upper: &Csr, d: &[f32], t: f32) -> Result<Csr> {
+    let n = h_upper.rows();
+    let mut pairs = Vec::with_capacity(2 * h_upper.nnz());
+    for i in 0..n {
+        for (&j, &x) in h_upper.row_indices(i).iter().zip(h_upper.row_values(i)) {
+            let (a, b) = (i as u32, j);
+            pairs.push((a, b, x * d[i].powf(-t) * d[j as usize].powf(t)));
+            // The diagonal of H + Hᵀ is twice H's.
+            pairs.push((b, a, x * d[j as usize].powf(-t) * d[i].powf(t)));
+        }
+    }
+    pairs.par_sort_unstable_by_key(|&(i, j, _)| (i, j));
+    Csr::from_sorted_triplets(n, n, &pairs)
+}
+
+impl Scorer for CormlModel {
+    fn n_items(&self) -> usize {
+        self.degrees.len()
+    }
+
+    /// `y = y_G + y_H` of SPEC.md "Scoring".
+    fn score_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()> {
+        let n = self.n_items();
+        let graph_weight = 1.0 / self.params.lambda - 1.0;
+        if graph_weight > 0.0 {
+            spectral_scores(
+                histories,
+                &self.v,
+                &self.inv_sqrt_degree,
+                &self.sqrt_degree,
+                1.0,
+                out,
+            )?;
+        } else {
+            out.fill(0.0);
+        }
+        out.par_chunks_mut(n.max(1))
+            .enumerate()
+            .for_each(|(r, row)| {
+                let (items, weights) = (histories.row_indices(r), histories.row_values(r));
+                if graph_weight > 0.0 {
+                    for (&i, &w) in items.iter().zip(weights) {
+                        row[i as usize] -= w * self.v_sumsq[i as usize];
+                    }
+                    row.iter_mut().for_each(|x| *x = graph_weight * x.max(0.0));
+                }
+                for (&i, &w) in items.iter().zip(weights) {
+                    let i = i as usize;
+                    for (&j, &x) in self
+                        .h_scoring
+                        .row_indices(i)
+                        .iter()
+                        .zip(self.h_scoring.row_values(i))
+                    {
+                        row[j as usize] += w * x;
+                    }
+                }
+            });
+        Ok(())
+    }
+}

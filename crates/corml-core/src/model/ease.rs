@@ -1,0 +1,141 @@
+//! EASE (Steck 2019): `P = (RᵀR + reg·I)⁻¹`, `B = -P / diag(P)` column-wise, `diag(B) = 0`.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{Algorithm, FitInfo, Model, Scorer, StageTime};
+use crate::backend::{resolve, Backend};
+use crate::dataset::Interactions;
+use crate::dense::{format_bytes, Dense};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::progress::Control;
+use crate::sparse::Csr;
+use crate::with_backend;
+
+/// EASE hyperparameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EaseParams {
+    /// l2 regularization added to the Gram diagonal (RecBole's default, 250).
+    pub regularization: f32,
+    /// Where the dense work runs.
+    pub device: Device,
+    /// Memory the dense work may use, in bytes; `None` asks the backend.
+    pub memory_budget: Option<u64>,
+}
+
+impl Default for EaseParams {
+    fn default() -> Self {
+        EaseParams {
+            regularization: 250.0,
+            device: Device::Auto,
+            memory_budget: None,
+        }
+    }
+}
+
+/// A trained EASE model: the dense item-item matrix, stored by rows.
+pub struct EaseModel {
+    /// Column `i` holds row `i` of B, so scoring adds contiguous columns.
+    b_rows: Dense,
+}
+
+/// Trains EASE.
+pub fn fit(train: &Interactions, params: &EaseParams, ctl: &Control) -> Result<Model> {
+    if !(params.regularization.is_finite() && params.regularization > 0.0) {
+        return Err(Error::invalid(format!(
+            "regularization = {} is out of range: it must be a finite number > 0",
+            params.regularization
+        )));
+    }
+    train.ensure_not_empty()?;
+    let backend = resolve(params.device)?;
+    with_backend!(backend, b => fit_on(b, train, params, ctl))
+}
+
+fn fit_on<B: Backend>(
+    backend: &B,
+    train: &Interactions,
+    params: &EaseParams,
+    ctl: &Control,
+) -> Result<Model> {
+    let start = Instant::now();
+    let r = train.matrix();
+    let n = r.cols();
+    let need = 2 * (n as u64).pow(2) * 4;
+    let budget = params
+        .memory_budget
+        .unwrap_or_else(|| backend.memory_budget());
+    if need > budget {
+        return Err(Error::OutOfMemory(format!(
+            "EASE on {n} items needs {} (two dense {n} × {n} float32 matrices) but only {} is available",
+            format_bytes(need),
+            format_bytes(budget)
+        )));
+    }
+    ctl.stage("gram", 0.0)?;
+    let mut g = backend.upload(r.gram(&r.transpose(), None)?)?;
+    let gram_s = start.elapsed().as_secs_f64();
+    ctl.stage("inverse", 0.2)?;
+    backend.scale_add_diagonal(&mut g, 1.0, &vec![params.regularization; n])?;
+    let mut p = backend.download(backend.spd_inverse(g)?)?;
+    ctl.check()?;
+    // P is symmetric, so row i of B = -P[i, j] / P[j, j] is column i of P scaled per entry.
+    let diag: Vec<f32> = (0..n).map(|j| p.get(j, j)).collect();
+    p.par_cols_mut().for_each(|(i, col)| {
+        col.iter_mut().zip(&diag).for_each(|(x, &pj)| *x = -*x / pj);
+        col[i] = 0.0;
+    });
+    ctl.stage("done", 1.0)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let info = FitInfo {
+        backend: backend.describe(),
+        part_sizes: vec![n],
+        nnz: n * n,
+        stages: vec![
+            StageTime {
+                stage: "gram",
+                seconds: gram_s,
+            },
+            StageTime {
+                stage: "inverse",
+                seconds: seconds - gram_s,
+            },
+        ],
+        seconds,
+    };
+    Ok(Model::new(
+        Algorithm::Ease(EaseModel { b_rows: p }),
+        train,
+        info,
+    ))
+}
+
+impl EaseModel {
+    /// Entry `B[i, j]`.
+    pub fn weight(&self, i: usize, j: usize) -> f32 {
+        self.b_rows.get(j, i)
+    }
+}
+
+impl Scorer for EaseModel {
+    fn n_items(&self) -> usize {
+        self.b_rows.rows()
+    }
+
+    fn score_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()> {
+        let n = self.n_items();
+        out.par_chunks_mut(n.max(1))
+            .enumerate()
+            .for_each(|(r, row)| {
+                row.fill(0.0);
+                for (&i, &w) in histories.row_indices(r).iter().zip(histories.row_values(r)) {
+                    row.iter_mut()
+                        .zip(self.b_rows.col(i as usize))
+                        .for_each(|(y, b)| *y += w * b);
+                }
+            });
+        Ok(())
+    }
+}

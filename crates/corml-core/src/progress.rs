@@ -1,0 +1,82 @@
+//! Progress reporting and cooperative cancellation for long work.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// One progress report: where the work is and how much of it is done.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgressEvent {
+    /// The stage: `degrees`, `svd`, `partition`, `gram`, `factorize`, `admm`, `sparsify`,
+    /// `inverse` (EASE) or `score` (evaluation).
+    pub stage: &'static str,
+    /// 1-based index of the current part (0 when the stage is not per part).
+    pub part: usize,
+    /// Number of parts (0 when the stage is not per part).
+    pub parts: usize,
+    /// 1-based ADMM iteration or batch (0 when not iterating).
+    pub iteration: usize,
+    /// Number of iterations or batches (0 when not iterating).
+    pub iterations: usize,
+    /// Overall fraction of the whole job done, in `[0, 1]`.
+    pub fraction: f64,
+}
+
+/// Receives progress reports; must be cheap and must not block.
+pub type ProgressFn = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// What long-running work receives to report progress and to notice cancellation.
+#[derive(Clone, Default)]
+pub struct Control {
+    cancel: Arc<AtomicBool>,
+    progress: Option<ProgressFn>,
+}
+
+impl Control {
+    /// A control with a progress callback and a shared cancel flag.
+    pub fn new(progress: Option<ProgressFn>, cancel: Arc<AtomicBool>) -> Self {
+        Control { cancel, progress }
+    }
+
+    /// The cancel flag; set it to `true` to stop the work at its next check.
+    pub fn cancel_flag(&self) -> &Arc<AtomicBool> {
+        &self.cancel
+    }
+
+    /// Fails with `ABORTED` once cancellation was requested.
+    pub fn check(&self) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Error::Aborted("the operation was cancelled".into()));
+        }
+        Ok(())
+    }
+
+    /// Sends a report, then checks for cancellation.
+    pub fn report(&self, event: ProgressEvent) -> Result<()> {
+        if let Some(p) = &self.progress {
+            p(&event);
+        }
+        self.check()
+    }
+
+    /// Shorthand for a stage-level report with no part or iteration.
+    pub fn stage(&self, stage: &'static str, fraction: f64) -> Result<()> {
+        self.report(ProgressEvent {
+            stage,
+            part: 0,
+            parts: 0,
+            iteration: 0,
+            iterations: 0,
+            fraction,
+        })
+    }
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control")
+            .field("cancelled", &self.cancel.load(Ordering::Relaxed))
+            .finish()
+    }
+}

@@ -1,0 +1,385 @@
+//! Compressed sparse row matrices and the sparse products CoRML needs.
+
+use rayon::prelude::*;
+
+use crate::dense::Dense;
+use crate::error::{Error, Result};
+
+/// A sparse matrix in compressed sparse row form with `f32` values.
+///
+/// Column indices within a row are sorted and unique.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Csr {
+    rows: usize,
+    cols: usize,
+    indptr: Vec<usize>,
+    indices: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl Csr {
+    /// An empty `rows × cols` matrix.
+    pub fn empty(rows: usize, cols: usize) -> Self {
+        Csr {
+            rows,
+            cols,
+            indptr: vec![0; rows + 1],
+            indices: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Builds a binary matrix (all stored values 1) from `(row, col)` pairs; duplicates collapse.
+    pub fn from_pairs(rows: usize, cols: usize, pairs: &[(u32, u32)]) -> Result<Self> {
+        let mut counts = vec![0usize; rows + 1];
+        for &(r, c) in pairs {
+            if r as usize >= rows || c as usize >= cols {
+                return Err(Error::invalid(format!(
+                    "pair ({r}, {c}) is outside a {rows} × {cols} matrix"
+                )));
+            }
+            counts[r as usize + 1] += 1;
+        }
+        for i in 0..rows {
+            counts[i + 1] += counts[i];
+        }
+        let mut indices = vec![0u32; pairs.len()];
+        let mut next = counts.clone();
+        for &(r, c) in pairs {
+            indices[next[r as usize]] = c;
+            next[r as usize] += 1;
+        }
+        // Sort and deduplicate each row, compacting in place.
+        let mut indptr = vec![0usize; rows + 1];
+        let mut write = 0usize;
+        for r in 0..rows {
+            let (start, end) = (counts[r], counts[r + 1]);
+            indices[start..end].sort_unstable();
+            let mut last = None;
+            for k in start..end {
+                let c = indices[k];
+                if last != Some(c) {
+                    indices[write] = c;
+                    write += 1;
+                    last = Some(c);
+                }
+            }
+            indptr[r + 1] = write;
+        }
+        indices.truncate(write);
+        let values = vec![1.0; write];
+        Ok(Csr {
+            rows,
+            cols,
+            indptr,
+            indices,
+            values,
+        })
+    }
+
+    /// Builds a matrix from raw parts, checking every invariant.
+    pub fn from_parts(
+        rows: usize,
+        cols: usize,
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        values: Vec<f32>,
+    ) -> Result<Self> {
+        if indptr.len() != rows + 1 || indptr[0] != 0 || indptr[rows] != indices.len() {
+            return Err(Error::invalid("CSR row pointer does not match the matrix"));
+        }
+        if indices.len() != values.len() {
+            return Err(Error::invalid(
+                "CSR index and value arrays differ in length",
+            ));
+        }
+        for r in 0..rows {
+            if indptr[r] > indptr[r + 1] {
+                return Err(Error::invalid("CSR row pointer decreases"));
+            }
+            let row = &indices[indptr[r]..indptr[r + 1]];
+            if row.windows(2).any(|w| w[0] >= w[1])
+                || row.last().is_some_and(|&c| c as usize >= cols)
+            {
+                return Err(Error::invalid(
+                    "CSR column indices unsorted or out of range",
+                ));
+            }
+        }
+        Ok(Csr {
+            rows,
+            cols,
+            indptr,
+            indices,
+            values,
+        })
+    }
+
+    /// Builds a matrix from `(row, col, value)` triplets sorted by `(row, col)`;
+    /// repeated positions are summed.
+    pub fn from_sorted_triplets(
+        rows: usize,
+        cols: usize,
+        triplets: &[(u32, u32, f32)],
+    ) -> Result<Self> {
+        let mut indptr = vec![0usize; rows + 1];
+        let mut indices: Vec<u32> = Vec::with_capacity(triplets.len());
+        let mut values: Vec<f32> = Vec::with_capacity(triplets.len());
+        let mut last: Option<(u32, u32)> = None;
+        for &(r, c, x) in triplets {
+            if r as usize >= rows || c as usize >= cols || last.is_some_and(|l| l > (r, c)) {
+                return Err(Error::invalid("triplets out of range or not sorted"));
+            }
+            if last == Some((r, c)) {
+                if let Some(v) = values.last_mut() {
+                    *v += x;
+                }
+            } else {
+                indices.push(c);
+                values.push(x);
+                indptr[r as usize + 1] += 1;
+            }
+            last = Some((r, c));
+        }
+        for r in 0..rows {
+            indptr[r + 1] += indptr[r];
+        }
+        Ok(Csr {
+            rows,
+            cols,
+            indptr,
+            indices,
+            values,
+        })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Row pointer array (length `rows + 1`).
+    pub fn indptr(&self) -> &[usize] {
+        &self.indptr
+    }
+
+    /// Column indices of all stored entries.
+    pub fn indices(&self) -> &[u32] {
+        &self.indices
+    }
+
+    /// Values of all stored entries.
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+
+    /// Column indices of row `r`.
+    pub fn row_indices(&self, r: usize) -> &[u32] {
+        &self.indices[self.indptr[r]..self.indptr[r + 1]]
+    }
+
+    /// Values of row `r`.
+    pub fn row_values(&self, r: usize) -> &[f32] {
+        &self.values[self.indptr[r]..self.indptr[r + 1]]
+    }
+
+    /// Number of stored entries in each row.
+    pub fn row_counts(&self) -> Vec<usize> {
+        self.indptr.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    /// Number of stored entries in each column.
+    pub fn col_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0usize; self.cols];
+        for &c in &self.indices {
+            counts[c as usize] += 1;
+        }
+        counts
+    }
+
+    /// The transpose, as CSR.
+    pub fn transpose(&self) -> Csr {
+        let mut indptr = vec![0usize; self.cols + 1];
+        for &c in &self.indices {
+            indptr[c as usize + 1] += 1;
+        }
+        for c in 0..self.cols {
+            indptr[c + 1] += indptr[c];
+        }
+        let mut next = indptr.clone();
+        let mut indices = vec![0u32; self.nnz()];
+        let mut values = vec![0f32; self.nnz()];
+        for r in 0..self.rows {
+            for k in self.indptr[r]..self.indptr[r + 1] {
+                let c = self.indices[k] as usize;
+                indices[next[c]] = r as u32;
+                values[next[c]] = self.values[k];
+                next[c] += 1;
+            }
+        }
+        Csr {
+            rows: self.cols,
+            cols: self.rows,
+            indptr,
+            indices,
+            values,
+        }
+    }
+
+    /// `diag(left) · self · diag(right)`; either side may be omitted.
+    pub fn scaled(&self, left: Option<&[f32]>, right: Option<&[f32]>) -> Csr {
+        let mut out = self.clone();
+        for r in 0..self.rows {
+            let lr = left.map_or(1.0, |l| l[r]);
+            for k in self.indptr[r]..self.indptr[r + 1] {
+                let rc = right.map_or(1.0, |rt| rt[self.indices[k] as usize]);
+                out.values[k] = self.values[k] * lr * rc;
+            }
+        }
+        out
+    }
+
+    /// The columns listed in `columns` (in that order), renumbered `0..columns.len()`.
+    pub fn select_columns(&self, columns: &[u32]) -> Csr {
+        let mut position = vec![u32::MAX; self.cols];
+        for (new, &old) in columns.iter().enumerate() {
+            position[old as usize] = new as u32;
+        }
+        let mut indptr = Vec::with_capacity(self.rows + 1);
+        indptr.push(0);
+        let mut entries: Vec<(u32, f32)> = Vec::new();
+        let mut indices = Vec::new();
+        let mut values = Vec::new();
+        for r in 0..self.rows {
+            entries.clear();
+            for k in self.indptr[r]..self.indptr[r + 1] {
+                let p = position[self.indices[k] as usize];
+                if p != u32::MAX {
+                    entries.push((p, self.values[k]));
+                }
+            }
+            entries.sort_unstable_by_key(|e| e.0);
+            for &(c, v) in &entries {
+                indices.push(c);
+                values.push(v);
+            }
+            indptr.push(indices.len());
+        }
+        Csr {
+            rows: self.rows,
+            cols: columns.len(),
+            indptr,
+            indices,
+            values,
+        }
+    }
+
+    /// Dense product `self · b` where `b` is `cols × q`; the result is `rows × q`.
+    pub fn matmul_dense(&self, b: &Dense) -> Result<Dense> {
+        assert_eq!(
+            b.rows(),
+            self.cols,
+            "sparse-dense product: inner dimensions differ"
+        );
+        let q = b.cols();
+        // Work row-major so each stored entry adds one contiguous row of `b`.
+        let b_rows = b.to_row_major()?;
+        let mut out_rows = crate::dense::try_vec(self.rows * q)?;
+        out_rows
+            .par_chunks_mut(q.max(1))
+            .enumerate()
+            .for_each(|(r, out)| {
+                for k in self.indptr[r]..self.indptr[r + 1] {
+                    let v = self.values[k];
+                    let src = &b_rows[self.indices[k] as usize * q..][..q];
+                    for (o, s) in out.iter_mut().zip(src) {
+                        *o += v * s;
+                    }
+                }
+            });
+        Dense::from_row_major(self.rows, q, &out_rows)
+    }
+
+    /// Dense Gram matrix `selfᵀ · diag(w) · self` (`cols × cols`), `w` defaulting to ones.
+    ///
+    /// `transposed` must be `self.transpose()`; it is passed in so callers reuse it.
+    pub fn gram(&self, transposed: &Csr, w: Option<&[f32]>) -> Result<Dense> {
+        let n = self.cols;
+        let mut out = Dense::zeros(n, n)?;
+        out.par_cols_mut().for_each(|(i, col)| {
+            for k in transposed.indptr[i]..transposed.indptr[i + 1] {
+                let u = transposed.indices[k] as usize;
+                let a = transposed.values[k] * w.map_or(1.0, |w| w[u]);
+                for kk in self.indptr[u]..self.indptr[u + 1] {
+                    col[self.indices[kk] as usize] += a * self.values[kk];
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Sum of the squares of the row counts: the work of a Gram product.
+    pub fn gram_work(&self) -> usize {
+        self.indptr
+            .windows(2)
+            .map(|w| (w[1] - w[0]) * (w[1] - w[0]))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_pairs_sorts_and_collapses_duplicates() {
+        let m = Csr::from_pairs(2, 3, &[(1, 2), (0, 1), (1, 0), (1, 2), (0, 1)]).unwrap();
+        assert_eq!(m.nnz(), 3);
+        assert_eq!(m.row_indices(0), &[1]);
+        assert_eq!(m.row_indices(1), &[0, 2]);
+        assert!(Csr::from_pairs(2, 3, &[(2, 0)]).is_err());
+    }
+
+    #[test]
+    fn transpose_and_products_match_dense() {
+        let m = Csr::from_pairs(3, 4, &[(0, 0), (0, 3), (1, 1), (2, 0), (2, 1), (2, 3)]).unwrap();
+        let m = m.scaled(Some(&[1.0, 2.0, 3.0]), Some(&[1.0, 0.5, 1.0, 2.0]));
+        let dense = |r: usize, c: usize| {
+            m.row_indices(r)
+                .iter()
+                .position(|&x| x as usize == c)
+                .map_or(0.0, |k| m.row_values(r)[k])
+        };
+        let t = m.transpose();
+        assert_eq!(t.transpose(), m);
+        let w = [1.0, 0.5, 2.0];
+        let g = m.gram(&t, Some(&w)).unwrap();
+        for i in 0..4 {
+            for j in 0..4 {
+                let expect: f32 = (0..3).map(|u| dense(u, i) * w[u] * dense(u, j)).sum();
+                assert!((g.get(i, j) - expect).abs() < 1e-6);
+            }
+        }
+        let b = Dense::from_fn(4, 2, |i, j| (i * 2 + j) as f32);
+        let p = m.matmul_dense(&b).unwrap();
+        for r in 0..3 {
+            for c in 0..2 {
+                let expect: f32 = (0..4).map(|k| dense(r, k) * b.get(k, c)).sum();
+                assert!((p.get(r, c) - expect).abs() < 1e-5);
+            }
+        }
+        let s = m.select_columns(&[3, 0]);
+        assert_eq!(s.row_indices(2), &[0, 1]);
+        assert_eq!(s.row_values(2), &[6.0, 3.0]);
+    }
+}

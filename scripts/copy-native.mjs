@@ -1,0 +1,20 @@
+// Copies the napi-generated loader, its types and the built .node file(s) from src/native/
+// into dist/native/, so the compiled facade finds them at the same relative path.
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const from = join(root, 'src', 'native')
+const to = join(root, 'dist', 'native')
+
+if (!existsSync(join(from, 'index.cjs'))) {
+  console.error('src/native/index.cjs is missing: run `npm run build:native` first')
+  process.exit(1)
+}
+mkdirSync(to, { recursive: true })
+for (const name of readdirSync(from)) {
+  if (name === 'index.cjs' || name === 'index.d.cts' || name.endsWith('.node')) {
+    cpSync(join(from, name), join(to, name))
+  }
+}
