@@ -177,6 +177,40 @@ impl Interactions {
         self.matrix.nnz()
     }
 
+    /// The interactions of the `n` most frequent items (ties by first appearance), with users
+    /// left without any interaction dropped; ids are renumbered in their original order.
+    pub fn top_items(&self, n: usize) -> Result<Interactions> {
+        let counts = self.matrix.col_counts();
+        let mut order: Vec<usize> = (0..counts.len()).collect();
+        order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+        let mut keep = vec![false; counts.len()];
+        order.iter().take(n).for_each(|&i| keep[i] = true);
+        let (mut users, mut items) = (IdMap::new(), IdMap::new());
+        let mut item_new = vec![u32::MAX; counts.len()];
+        for (i, k) in keep.iter().enumerate() {
+            if *k {
+                item_new[i] = items.intern(self.items.name(i as u32));
+            }
+        }
+        let mut pairs = Vec::new();
+        for u in 0..self.n_users() {
+            let row: Vec<u32> = self
+                .matrix
+                .row_indices(u)
+                .iter()
+                .filter(|&&i| keep[i as usize])
+                .map(|&i| item_new[i as usize])
+                .collect();
+            if !row.is_empty() {
+                let nu = users.intern(self.users.name(u as u32));
+                pairs.extend(row.into_iter().map(|i| (nu, i)));
+            }
+        }
+        let out = Interactions::from_index_pairs(Arc::new(users), Arc::new(items), &pairs)?;
+        out.ensure_not_empty()?;
+        Ok(out)
+    }
+
     /// Splits each user's interactions into train / valid / test (SPEC.md "Split").
     pub fn split(&self, ratios: [f64; 3], seed: u64) -> Result<Split> {
         validate_ratios(ratios)?;

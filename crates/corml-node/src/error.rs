@@ -67,6 +67,12 @@ pub fn invalid_argument(message: impl Into<String>) -> Error {
     coded_error(ErrorCode::INVALID_ARGUMENT, message)
 }
 
+/// Maps an error of `corml-core` to its coded JS error: `code` is [`corml_core::ErrorCode::as_str`]
+/// (`UNKNOWN_USER`, `PARSE_ERROR`, ...) and the message is the error's `Display`.
+pub fn from_core(err: corml_core::Error) -> Error {
+    coded_error(ErrorCode::from_static(err.code().as_str()), err.to_string())
+}
+
 /// Maps an error from a napi call (`Error<Status>`) into ours, for `.map_err(from_napi)`.
 ///
 /// Conversion failures (wrong JS type) become `INVALID_ARGUMENT`; anything else is

@@ -5,9 +5,23 @@
 //! facade in `src/index.ts`:
 //!
 //! ```js
-//! const { bindingVersion } = require('corml-native')
-//! console.log(bindingVersion()) // "0.1.0"
+//! const native = require('./native/index.cjs')
+//! const data = native.NativeDataset.fromPairs(['a', 'a', 'b'], ['x', 'y', 'x'])
+//! const model = await native.fitCorml(data, { eigenvectors: 2 }, null, new native.CancelToken())
+//! model.recommend('b', 10, true) // [{ item: 'y', score: ... }]
 //! ```
+//!
+//! One file per concept: [`dataset`] (data and readers), [`fit`] (training), [`model`]
+//! (recommendation), [`evaluate`] (metrics), [`cancel`] and [`progress`] (the plumbing of long
+//! work), [`task`] (the shared `AsyncTask` body), [`convert`] (checked JS → core conversions) and
+//! [`error`].
+//!
+//! # Long work
+//!
+//! Reading files, fitting, evaluating and batch recommendation run on libuv worker threads as
+//! `AsyncTask`s and return promises. A [`cancel::CancelToken`] stops running work at its next
+//! check (the work then rejects with `ABORTED`); progress reaches JavaScript through a weak,
+//! non-blocking `ThreadsafeFunction` (see [`progress`]).
 //!
 //! # Errors and panics
 //!
@@ -28,7 +42,15 @@
 //! the Node-API symbols, which only exist inside a running `node`. Its behaviour is tested
 //! from JavaScript in `__test__/`; model logic is tested in `corml-core`.
 
+pub mod cancel;
+pub mod convert;
+pub mod dataset;
 pub mod error;
+pub mod evaluate;
+pub mod fit;
+pub mod model;
+pub mod progress;
+pub mod task;
 
 use napi::bindgen_prelude::Env;
 use napi_derive::napi;

@@ -220,30 +220,11 @@ fn fit_on<B: Backend>(
     let (n_users, n_items) = (r.rows(), r.cols());
     let t = params.item_degree_norm;
     let eps = 10f32.powf(params.global_scaling);
+    ctl.stage("svd", 0.0)?;
 
-    // 1. Degrees and user weights φ_u = (d_u / max d_u)^(-t_u).
-    ctl.stage("degrees", 0.0)?;
-    let d = item_degrees(r);
-    let du = user_degrees(r);
-    let du_max = du.iter().cloned().fold(1.0f32, f32::max);
-    let phi: Vec<f32> = du
-        .iter()
-        .map(|&x| (x / du_max).powf(-params.user_scaling))
-        .collect();
-    timer.lap("degrees");
-
-    // 2. Spectral part: top-k right singular vectors of diag(d_u^-1/2) R diag(d_i^-1/2).
-    ctl.stage("svd", 0.01)?;
-    let inv_sqrt_degree: Vec<f32> = d.iter().map(|x| x.powf(-0.5)).collect();
-    let user_scale: Vec<f32> = du.iter().map(|x| x.powf(-0.5)).collect();
-    let normalized = r.scaled(Some(&user_scale), Some(&inv_sqrt_degree));
-    let svd = randomized_svd(
-        &normalized,
-        &normalized.transpose(),
-        SvdOptions::spec(params.eigenvectors, params.seed),
-        ctl,
-    )?;
-    let v = svd.vectors;
+    // 1–2. Degrees, user weights and the spectral factor V.
+    let prep = Prepared::compute(r, params, ctl)?;
+    let (d, phi, v, inv_sqrt_degree) = (prep.degrees, prep.phi, prep.v, prep.inv_sqrt_degree);
     timer.lap("svd");
 
     // 3. Partitions.
@@ -318,6 +299,41 @@ fn fit_on<B: Backend>(
     Ok(Model::new(Algorithm::Corml(model), train, info))
 }
 
+/// What every part needs from the whole training matrix (SPEC.md steps 1–2).
+struct Prepared {
+    /// Item degrees `d_i`.
+    degrees: Vec<f32>,
+    /// `d_i^-1/2`.
+    inv_sqrt_degree: Vec<f32>,
+    /// User weights `φ_u = (d_u / max d_u)^(-t_u)`.
+    phi: Vec<f32>,
+    /// Top-k right singular vectors of `diag(d_u^-1/2) R diag(d_i^-1/2)`.
+    v: Dense,
+}
+
+impl Prepared {
+    fn compute(r: &Csr, params: &CormlParams, ctl: &Control) -> Result<Self> {
+        let degrees = item_degrees(r);
+        let du = user_degrees(r);
+        let du_max = du.iter().cloned().fold(1.0f32, f32::max);
+        let phi = du
+            .iter()
+            .map(|&x| (x / du_max).powf(-params.user_scaling))
+            .collect();
+        let inv_sqrt_degree: Vec<f32> = degrees.iter().map(|x| x.powf(-0.5)).collect();
+        let user_scale: Vec<f32> = du.iter().map(|x| x.powf(-0.5)).collect();
+        let normalized = r.scaled(Some(&user_scale), Some(&inv_sqrt_degree));
+        let svd_opts = SvdOptions::spec(params.eigenvectors, params.seed);
+        let v = randomized_svd(&normalized, &normalized.transpose(), svd_opts, ctl)?.vectors;
+        Ok(Prepared {
+            degrees,
+            inv_sqrt_degree,
+            phi,
+            v,
+        })
+    }
+}
+
 /// Bytes the dense solve of a part of `n` items needs.
 pub fn part_memory(n: usize, k: usize) -> u64 {
     let n = n as u64;
@@ -387,7 +403,26 @@ impl<B: Backend> PartSolver<'_, B> {
         })
     }
 
+    /// The stored entries of the part: the upper triangle of S at or above [`KEEP_THRESHOLD`],
+    /// in global item ids.
     fn solve(&self) -> Result<Vec<(u32, u32, f32)>> {
+        let (h, s) = self.run()?;
+        drop(h);
+        let s = self.backend.download(s)?;
+        let part = self.part;
+        Ok((0..part.len())
+            .into_par_iter()
+            .flat_map_iter(|j| {
+                let col = s.col(j);
+                (0..=j)
+                    .filter(move |&i| col[i] >= KEEP_THRESHOLD)
+                    .map(move |i| (part[i], part[j], col[i]))
+            })
+            .collect())
+    }
+
+    /// The ADMM iterates `(H, S)` after the last iteration.
+    fn run(&self) -> Result<(B::Matrix, B::Matrix)> {
         let (b, p) = (self.backend, self.params);
         let n = self.part.len();
         let (lambda, rho, t) = (p.lambda, p.dual_step_length, p.item_degree_norm);
@@ -453,19 +488,34 @@ impl<B: Backend> PartSolver<'_, B> {
             b.admm_zero_diagonal(&mut h, &bm, &ainv)?;
             b.admm_project(&h, &mut gamma, &mut s, rho, it + 1 < iters)?;
         }
-        drop((h, gamma, ainv, bm));
-        let s = b.download(s)?;
-        let part = self.part;
-        Ok((0..n)
-            .into_par_iter()
-            .flat_map_iter(|j| {
-                let col = s.col(j);
-                (0..=j)
-                    .filter(move |&i| col[i] >= KEEP_THRESHOLD)
-                    .map(move |i| (part[i], part[j], col[i]))
-            })
-            .collect())
+        Ok((h, s))
     }
+}
+
+/// The dense ADMM iterates of one unpartitioned solve on the CPU (all items as one part),
+/// for tests and diagnostics: `H` has a zero diagonal, `S` is its symmetric non-negative
+/// projection.
+pub fn admm_iterates(train: &Csr, params: &CormlParams) -> Result<(Dense, Dense)> {
+    params.validate()?;
+    let backend = crate::backend::cpu::CpuBackend::new();
+    let ctl = Control::default();
+    let prep = Prepared::compute(train, params, &ctl)?;
+    let part: Vec<u32> = (0..train.cols() as u32).collect();
+    let solver = PartSolver {
+        backend: &backend,
+        r: train,
+        part: &part,
+        degrees: &prep.degrees,
+        phi: &prep.phi,
+        v: &prep.v,
+        params,
+        eps: 10f32.powf(params.global_scaling),
+        index: 0,
+        count: 1,
+        span: (0.0, 1.0),
+        ctl: &ctl,
+    };
+    solver.run()
 }
 
 /// SPEC.md step 5: raise a threshold from 1e-4 by ×1.25 until `2·nnz + I + 1 < (U + I)·64`.

@@ -95,6 +95,17 @@ pub struct Model {
     info: FitInfo,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("algorithm", &self.algorithm.name())
+            .field("users", &self.users.len())
+            .field("items", &self.items.len())
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
 /// One recommended item and its score.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scored {

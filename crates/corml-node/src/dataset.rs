@@ -1,0 +1,284 @@
+//! Interaction data: `NativeDataset`, `NativeSplit`, and the file readers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use corml_core::dataset::{Interactions, Split};
+use corml_core::io::{self, Column, Header, ReadOptions};
+use napi::bindgen_prelude::{AsyncTask, Either, Env};
+use napi::Task;
+use napi_derive::napi;
+
+use crate::convert::{count, integer};
+use crate::error::{catch_panic, from_core, invalid_argument, Result};
+use crate::task::{settle, Job};
+
+/// User × item interactions with their id maps (a handle on `corml_core`'s `Interactions`).
+///
+/// Datasets made by one `split()` or one `readSplit()` share one id space.
+#[napi]
+pub struct NativeDataset {
+    inner: Arc<Interactions>,
+}
+
+impl NativeDataset {
+    /// Wraps core interactions.
+    pub fn new(inner: Interactions) -> Self {
+        NativeDataset {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The interactions, shared.
+    pub fn interactions(&self) -> &Arc<Interactions> {
+        &self.inner
+    }
+}
+
+#[napi]
+impl NativeDataset {
+    /// Builds a dataset from parallel lists of user and item ids; duplicate pairs collapse.
+    #[napi(factory)]
+    pub fn from_pairs(users: Vec<String>, items: Vec<String>) -> Result<Self> {
+        catch_panic(|| {
+            Interactions::from_ids(&users, &items)
+                .map(NativeDataset::new)
+                .map_err(from_core)
+        })
+    }
+
+    /// Number of users in the id space.
+    #[napi(getter)]
+    pub fn num_users(&self) -> u32 {
+        self.inner.n_users() as u32
+    }
+
+    /// Number of items in the id space.
+    #[napi(getter)]
+    pub fn num_items(&self) -> u32 {
+        self.inner.n_items() as u32
+    }
+
+    /// Number of distinct (user, item) interactions.
+    #[napi(getter)]
+    pub fn num_interactions(&self) -> f64 {
+        self.inner.nnz() as f64
+    }
+
+    /// All user ids of the id space, by index.
+    #[napi]
+    pub fn user_ids(&self) -> Vec<String> {
+        self.inner.users().names().to_vec()
+    }
+
+    /// All item ids of the id space, by index.
+    #[napi]
+    pub fn item_ids(&self) -> Vec<String> {
+        self.inner.items().names().to_vec()
+    }
+
+    /// Whether `other` lives in the same id space (same user and item maps, not equal copies).
+    #[napi]
+    pub fn shares_id_space(&self, other: &NativeDataset) -> bool {
+        Arc::ptr_eq(self.inner.users(), other.inner.users())
+            && Arc::ptr_eq(self.inner.items(), other.inner.items())
+    }
+
+    /// Splits each user's interactions into train / valid / test with the given `ratios`
+    /// (three numbers summing to 1, train > 0) and integer `seed`.
+    #[napi]
+    pub fn split(&self, ratios: Vec<f64>, seed: f64) -> Result<NativeSplit> {
+        let ratios: [f64; 3] = ratios.try_into().map_err(|r: Vec<f64>| {
+            invalid_argument(format!(
+                "ratios must hold three numbers (train, valid, test), not {}",
+                r.len()
+            ))
+        })?;
+        let seed = integer("seed", seed, 0)?;
+        catch_panic(|| {
+            self.inner
+                .split(ratios, seed)
+                .map(NativeSplit::new)
+                .map_err(from_core)
+        })
+    }
+}
+
+/// Train / valid / test datasets sharing one id space.
+#[napi]
+pub struct NativeSplit {
+    train: Arc<Interactions>,
+    valid: Arc<Interactions>,
+    test: Arc<Interactions>,
+}
+
+impl NativeSplit {
+    fn new(split: Split) -> Self {
+        NativeSplit {
+            train: Arc::new(split.train),
+            valid: Arc::new(split.valid),
+            test: Arc::new(split.test),
+        }
+    }
+}
+
+#[napi]
+impl NativeSplit {
+    /// The training part.
+    #[napi(getter)]
+    pub fn train(&self) -> NativeDataset {
+        NativeDataset {
+            inner: self.train.clone(),
+        }
+    }
+
+    /// The validation part.
+    #[napi(getter)]
+    pub fn valid(&self) -> NativeDataset {
+        NativeDataset {
+            inner: self.valid.clone(),
+        }
+    }
+
+    /// The test part.
+    #[napi(getter)]
+    pub fn test(&self) -> NativeDataset {
+        NativeDataset {
+            inner: self.test.clone(),
+        }
+    }
+}
+
+/// How to read an interaction file (TSV, CSV or RecBole `.inter`; plain or gzip).
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct NativeReadOptions {
+    /// Field separator, one ASCII character; default `,` for `.csv` files, else a tab.
+    pub delimiter: Option<String>,
+    /// `'auto'` (default: a header if the first line names the user and item columns),
+    /// `'present'` or `'absent'`.
+    pub header: Option<String>,
+    /// The user column: a header name (RecBole type suffixes like `:token` are ignored) or a
+    /// 0-based index; default `user_id` with a header, column 0 without.
+    pub user_column: Option<Either<String, f64>>,
+    /// The item column, as `userColumn`; default `item_id` with a header, column 1 without.
+    pub item_column: Option<Either<String, f64>>,
+}
+
+fn column(name: &str, value: Option<Either<String, f64>>) -> Result<Option<Column>> {
+    Ok(match value {
+        None => None,
+        Some(Either::A(s)) if s.is_empty() => {
+            return Err(invalid_argument(format!(
+                "{name} must not be an empty string"
+            )))
+        }
+        Some(Either::A(s)) => Some(Column::Name(s)),
+        Some(Either::B(i)) => Some(Column::Index(count(name, i, 0)?)),
+    })
+}
+
+fn read_options(opts: Option<NativeReadOptions>) -> Result<ReadOptions> {
+    let opts = opts.unwrap_or_default();
+    let delimiter = match opts.delimiter.as_deref() {
+        None => None,
+        Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+        Some(d) => {
+            return Err(invalid_argument(format!(
+                "delimiter {d:?} must be a single ASCII character"
+            )))
+        }
+    };
+    let header = match opts.header.as_deref() {
+        None | Some("auto") => Header::Auto,
+        Some("present") => Header::Present,
+        Some("absent") => Header::Absent,
+        Some(h) => {
+            return Err(invalid_argument(format!(
+                "header {h:?} must be 'auto', 'present' or 'absent'"
+            )))
+        }
+    };
+    Ok(ReadOptions {
+        delimiter,
+        header,
+        user_column: column("userColumn", opts.user_column)?,
+        item_column: column("itemColumn", opts.item_column)?,
+    })
+}
+
+fn file_path(name: &str, p: String) -> Result<PathBuf> {
+    if p.is_empty() {
+        return Err(invalid_argument(format!("{name} must not be empty")));
+    }
+    Ok(PathBuf::from(p))
+}
+
+/// Reads one interaction file off the main thread.
+pub struct ReadTask(Job<Interactions>);
+
+#[napi]
+impl Task for ReadTask {
+    type Output = Result<Interactions>;
+    type JsValue = NativeDataset;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, NativeDataset::new)
+    }
+}
+
+/// Reads interactions from a file (TSV / CSV / RecBole `.inter`, plain or gzip-compressed).
+///
+/// Rejects with `IO_ERROR` (cannot open or read), `PARSE_ERROR` (message names `file:line`),
+/// `EMPTY_DATA` or `INVALID_ARGUMENT` (bad options).
+#[napi]
+pub fn read_interactions(
+    path: String,
+    options: Option<NativeReadOptions>,
+) -> Result<AsyncTask<ReadTask>> {
+    let file = file_path("path", path)?;
+    let opts = read_options(options)?;
+    Ok(AsyncTask::new(ReadTask(Job::new(move || {
+        io::read_interactions(&file, &opts).map_err(from_core)
+    }))))
+}
+
+/// Reads a ready-made split from three files off the main thread.
+pub struct ReadSplitTask(Job<Split>);
+
+#[napi]
+impl Task for ReadSplitTask {
+    type Output = Result<Split>;
+    type JsValue = NativeSplit;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, NativeSplit::new)
+    }
+}
+
+/// Reads train / valid / test files into three datasets sharing one id space.
+#[napi]
+pub fn read_split(
+    train_path: String,
+    valid_path: String,
+    test_path: String,
+    options: Option<NativeReadOptions>,
+) -> Result<AsyncTask<ReadSplitTask>> {
+    let paths = [
+        file_path("train", train_path)?,
+        file_path("valid", valid_path)?,
+        file_path("test", test_path)?,
+    ];
+    let opts = read_options(options)?;
+    Ok(AsyncTask::new(ReadSplitTask(Job::new(move || {
+        io::read_split(paths, &opts).map_err(from_core)
+    }))))
+}

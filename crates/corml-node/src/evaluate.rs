@@ -1,0 +1,118 @@
+//! `evaluate`: full-ranking metrics of a model on the valid / test parts of its split.
+
+use corml_core::metrics::{self, Evaluation};
+use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Status, Task};
+use napi_derive::napi;
+
+use crate::cancel::CancelToken;
+use crate::convert::{count, same_space};
+use crate::dataset::NativeDataset;
+use crate::error::{from_core, invalid_argument, Result};
+use crate::model::NativeModel;
+use crate::progress::{control, ProgressReport};
+use crate::task::{settle, Job};
+
+/// Metrics at one cut-off K, averaged over the evaluated users; each in `[0, 1]`.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct MetricsAtK {
+    /// The cut-off K.
+    pub k: u32,
+    /// Normalized discounted cumulative gain.
+    pub ndcg: f64,
+    /// Reciprocal rank of the first hit (0 without a hit).
+    pub mrr: f64,
+    /// Share of the user's held-out items found.
+    pub recall: f64,
+    /// Mean `-log2(d_i / U) / log2(U)` over the recommended items (higher: less popular items).
+    pub novelty: f64,
+}
+
+/// The result of an evaluation.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct EvaluationResult {
+    /// Users with at least one test item (the others are skipped).
+    pub users: u32,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// One entry per requested K, in the order asked.
+    pub metrics: Vec<MetricsAtK>,
+}
+
+impl From<Evaluation> for EvaluationResult {
+    fn from(e: Evaluation) -> Self {
+        EvaluationResult {
+            users: e.users as u32,
+            seconds: e.seconds,
+            metrics: e
+                .metrics
+                .into_iter()
+                .map(|m| MetricsAtK {
+                    k: m.k as u32,
+                    ndcg: m.ndcg,
+                    mrr: m.mrr,
+                    recall: m.recall,
+                    novelty: m.novelty,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Evaluates a model off the main thread.
+pub struct EvaluateTask(Job<Evaluation>);
+
+#[napi]
+impl Task for EvaluateTask {
+    type Output = Result<Evaluation>;
+    type JsValue = EvaluationResult;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, EvaluationResult::from)
+    }
+}
+
+/// Ranks every item for each user with a test item, excluding the user's train and `valid`
+/// items, and averages NDCG, MRR, Recall and Novelty at each K of `ks` (SPEC.md protocol).
+///
+/// `valid` and `test` must come from the split the model was trained on (same id space), else
+/// `INVALID_ARGUMENT`. Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` after
+/// `cancel.cancel()`.
+#[napi]
+pub fn evaluate(
+    model: &NativeModel,
+    valid: &NativeDataset,
+    test: &NativeDataset,
+    ks: Vec<f64>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<EvaluateTask>> {
+    let ks = ks
+        .into_iter()
+        .map(|k| count("ks", k, 1))
+        .collect::<Result<Vec<usize>>>()?;
+    let m = model.model().clone();
+    for (name, part) in [("valid", valid), ("test", test)] {
+        let data = part.interactions();
+        if !(same_space(m.users(), data.users()) && same_space(m.items(), data.items())) {
+            return Err(invalid_argument(format!(
+                "the {name} dataset is not in the model's id space: evaluate on the valid and test \
+                 parts of the split the model was trained on"
+            )));
+        }
+    }
+    let (valid, test) = (valid.interactions().clone(), test.interactions().clone());
+    let ctl = control(progress, cancel);
+    Ok(AsyncTask::new(EvaluateTask(Job::new(move || {
+        metrics::evaluate(&m, valid.matrix(), test.matrix(), &ks, &ctl).map_err(from_core)
+    }))))
+}

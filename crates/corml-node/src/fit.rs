@@ -1,0 +1,204 @@
+//! Training: `fitCorml`, `fitEase`, `fitGfcf`, each an `AsyncTask` resolving to a `NativeModel`.
+
+use corml_core::model::{corml, ease, gfcf, CormlParams, EaseParams, GfcfParams, Model};
+use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Status, Task};
+use napi_derive::napi;
+
+use crate::cancel::CancelToken;
+use crate::convert::{count, device, integer_or, memory_budget, real};
+use crate::dataset::NativeDataset;
+use crate::error::{from_core, Result};
+use crate::model::NativeModel;
+use crate::progress::{control, ProgressReport};
+use crate::task::{settle, Job};
+
+/// CoRML hyperparameters; every field is optional and defaults to SPEC.md's value.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct CormlOptions {
+    /// λ, weight between the metric part H and the graph-filter part G, in (0, 1]; default 0.75.
+    pub lambda: Option<f64>,
+    /// ρ, the ADMM penalty / step, > 0; default 5e3.
+    pub dual_step_length: Option<f64>,
+    /// θ, l2 weight on H scaled by item degree, ≥ 0; default 1.0.
+    pub l2_regularization: Option<f64>,
+    /// t, item degree normalization in [-2, 2] (lower t, more novel items); default 0.1.
+    pub item_degree_norm: Option<f64>,
+    /// log10 ε, global scale of the approximated ranking weights, in [-10, 10]; default 0.
+    pub global_scaling: Option<f64>,
+    /// t_u, user-degree scaling of the ranking weights, in [-10, 10]; default 0.
+    pub user_scaling: Option<f64>,
+    /// k, rank of the truncated SVD, an integer in [1, 4096]; default 256.
+    pub eigenvectors: Option<f64>,
+    /// ADMM iterations, an integer in [1, 10000]; default 50.
+    pub admm_iterations: Option<f64>,
+    /// Largest item partition as a share of all items, in (0, 1]; default 1 (no partitioning).
+    pub partition_ratio: Option<f64>,
+    /// Prune H to the storage budget of a 64-dimensional MF model; default true.
+    pub sparse_approx: Option<bool>,
+    /// Seed of the randomized SVDs, an integer ≥ 0; default 2026.
+    pub seed: Option<f64>,
+    /// `'auto'` (default), `'cpu'`, `'cuda'` or `'cuda:N'`.
+    pub device: Option<String>,
+    /// Bytes the dense work may use; default: what the backend reports free.
+    pub memory_budget: Option<f64>,
+}
+
+impl CormlOptions {
+    fn params(self) -> Result<CormlParams> {
+        let d = CormlParams::default();
+        Ok(CormlParams {
+            lambda: real("lambda", self.lambda, d.lambda)?,
+            dual_step_length: real("dualStepLength", self.dual_step_length, d.dual_step_length)?,
+            l2_regularization: real(
+                "l2Regularization",
+                self.l2_regularization,
+                d.l2_regularization,
+            )?,
+            item_degree_norm: real("itemDegreeNorm", self.item_degree_norm, d.item_degree_norm)?,
+            global_scaling: real("globalScaling", self.global_scaling, d.global_scaling)?,
+            user_scaling: real("userScaling", self.user_scaling, d.user_scaling)?,
+            eigenvectors: optional_count("eigenvectors", self.eigenvectors, d.eigenvectors)?,
+            admm_iterations: optional_count(
+                "admmIterations",
+                self.admm_iterations,
+                d.admm_iterations,
+            )?,
+            // NaN and infinities pass through to the core's range check, which names them.
+            partition_ratio: self.partition_ratio.unwrap_or(d.partition_ratio),
+            sparse_approx: self.sparse_approx.unwrap_or(d.sparse_approx),
+            seed: integer_or("seed", self.seed, 0, d.seed)?,
+            device: device(self.device.as_deref())?,
+            memory_budget: memory_budget(self.memory_budget)?,
+        })
+    }
+}
+
+/// EASE hyperparameters.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct EaseOptions {
+    /// l2 regularization added to the Gram diagonal, > 0; default 250.
+    pub regularization: Option<f64>,
+    /// `'auto'` (default), `'cpu'`, `'cuda'` or `'cuda:N'`.
+    pub device: Option<String>,
+    /// Bytes the dense work may use; default: what the backend reports free.
+    pub memory_budget: Option<f64>,
+}
+
+impl EaseOptions {
+    fn params(self) -> Result<EaseParams> {
+        let d = EaseParams::default();
+        Ok(EaseParams {
+            regularization: real("regularization", self.regularization, d.regularization)?,
+            device: device(self.device.as_deref())?,
+            memory_budget: memory_budget(self.memory_budget)?,
+        })
+    }
+}
+
+/// GF-CF hyperparameters.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct GfcfOptions {
+    /// Weight α of the ideal low-pass filter, ≥ 0; default 0.3.
+    pub alpha: Option<f64>,
+    /// Rank k of the low-pass filter, an integer ≥ 1; default 256.
+    pub eigenvectors: Option<f64>,
+    /// Seed of the randomized SVD, an integer ≥ 0; default 2026.
+    pub seed: Option<f64>,
+}
+
+impl GfcfOptions {
+    fn params(self) -> Result<GfcfParams> {
+        let d = GfcfParams::default();
+        Ok(GfcfParams {
+            alpha: real("alpha", self.alpha, d.alpha)?,
+            eigenvectors: optional_count("eigenvectors", self.eigenvectors, d.eigenvectors)?,
+            seed: integer_or("seed", self.seed, 0, d.seed)?,
+        })
+    }
+}
+
+/// Counts are checked for being whole numbers here; their ranges are the core's to check (an
+/// integer ≥ 0 reaches it, so `admmIterations: 0` gets the core's message).
+fn optional_count(name: &str, value: Option<f64>, default: usize) -> Result<usize> {
+    value.map_or(Ok(default), |v| count(name, v, 0))
+}
+
+/// Trains a model off the main thread.
+pub struct FitTask(Job<Model>);
+
+#[napi]
+impl Task for FitTask {
+    type Output = Result<Model>;
+    type JsValue = NativeModel;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, NativeModel::new)
+    }
+}
+
+/// Trains CoRML on `dataset`.
+///
+/// Rejects with `INVALID_ARGUMENT` (a hyperparameter out of range), `EMPTY_DATA`,
+/// `CUDA_UNAVAILABLE`, `OUT_OF_MEMORY` (a part does not fit the memory budget; the message names
+/// a `partitionRatio` that would), `NUMERICAL_ERROR` or `ABORTED` (after `cancel.cancel()`).
+#[napi]
+pub fn fit_corml(
+    dataset: &NativeDataset,
+    options: Option<CormlOptions>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<FitTask>> {
+    let params = options.unwrap_or_default().params()?;
+    let data = dataset.interactions().clone();
+    let ctl = control(progress, cancel);
+    Ok(AsyncTask::new(FitTask(Job::new(move || {
+        corml::fit(&data, &params, &ctl).map_err(from_core)
+    }))))
+}
+
+/// Trains EASE on `dataset`. Rejects like `fitCorml`.
+#[napi]
+pub fn fit_ease(
+    dataset: &NativeDataset,
+    options: Option<EaseOptions>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<FitTask>> {
+    let params = options.unwrap_or_default().params()?;
+    let data = dataset.interactions().clone();
+    let ctl = control(progress, cancel);
+    Ok(AsyncTask::new(FitTask(Job::new(move || {
+        ease::fit(&data, &params, &ctl).map_err(from_core)
+    }))))
+}
+
+/// Trains GF-CF on `dataset` (CPU only: its one real step is a randomized SVD).
+#[napi]
+pub fn fit_gfcf(
+    dataset: &NativeDataset,
+    options: Option<GfcfOptions>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<FitTask>> {
+    let params = options.unwrap_or_default().params()?;
+    let data = dataset.interactions().clone();
+    let ctl = control(progress, cancel);
+    Ok(AsyncTask::new(FitTask(Job::new(move || {
+        gfcf::fit(&data, &params, &ctl).map_err(from_core)
+    }))))
+}
