@@ -300,6 +300,13 @@ pub fn item_degrees(r: &Csr) -> Vec<f32> {
         .collect()
 }
 
+/// `R̃ = diag(d_u^-1/2) · R · diag(d_i^-1/2)`, the symmetrically normalized interactions.
+pub fn normalized(r: &Csr) -> Csr {
+    let user_scale: Vec<f32> = user_degrees(r).iter().map(|x| x.powf(-0.5)).collect();
+    let item_scale: Vec<f32> = item_degrees(r).iter().map(|x| x.powf(-0.5)).collect();
+    r.scaled(Some(&user_scale), Some(&item_scale))
+}
+
 /// User degrees `d_u = max(1, Σ_i R_ui)` as `f32`.
 pub fn user_degrees(r: &Csr) -> Vec<f32> {
     r.row_counts()

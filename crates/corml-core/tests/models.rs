@@ -1,6 +1,9 @@
 //! Model-level tests: ADMM invariants, EASE against an independent closed form, CoRML scoring
 //! against SPEC.md's formula, semantic fixtures, and the coded failures.
 
+// Dense reference formulas read clearest with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 

@@ -64,7 +64,7 @@ pub fn device(value: Option<&str>) -> Result<Device> {
 pub fn memory_budget(value: Option<f64>) -> Result<Option<u64>> {
     match value {
         None => Ok(None),
-        Some(v) if v.is_finite() && v >= 1.0 && v <= MAX_SAFE_INTEGER => Ok(Some(v as u64)),
+        Some(v) if (1.0..=MAX_SAFE_INTEGER).contains(&v) => Ok(Some(v as u64)),
         Some(v) => Err(invalid_argument(format!(
             "memoryBudget = {v} is out of range: it must be a number of bytes ≥ 1"
         ))),
@@ -76,9 +76,7 @@ pub fn indices(
     ids: &[String],
     lookup: impl Fn(&str) -> corml_core::Result<u32>,
 ) -> Result<Vec<u32>> {
-    ids.iter()
-        .map(|id| lookup(id).map_err(from_core))
-        .collect()
+    ids.iter().map(|id| lookup(id).map_err(from_core)).collect()
 }
 
 /// Whether two id maps are the very same (one id space), not merely equal.

@@ -103,6 +103,23 @@ fn named(model: &Model, scored: Vec<Scored>) -> Vec<Recommendation> {
         .collect()
 }
 
+/// Recommends for a batch of users off the main thread.
+pub struct RecommendBatchTask(Job<Vec<Vec<Recommendation>>>);
+
+#[napi]
+impl Task for RecommendBatchTask {
+    type Output = Result<Vec<Vec<Recommendation>>>;
+    type JsValue = Vec<Vec<Recommendation>>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, |v| v)
+    }
+}
+
 #[napi]
 impl NativeModel {
     /// `corml`, `ease` or `gfcf`.
@@ -223,22 +240,5 @@ impl NativeModel {
                 ignored,
             })
         })
-    }
-}
-
-/// Recommends for a batch of users off the main thread.
-pub struct RecommendBatchTask(Job<Vec<Vec<Recommendation>>>);
-
-#[napi]
-impl Task for RecommendBatchTask {
-    type Output = Result<Vec<Vec<Recommendation>>>;
-    type JsValue = Vec<Vec<Recommendation>>;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, |v| v)
     }
 }

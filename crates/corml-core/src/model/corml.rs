@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
 use crate::backend::{resolve, Backend};
-use crate::dataset::{item_degrees, user_degrees, Interactions};
+use crate::dataset::{item_degrees, normalized, user_degrees, Interactions};
 use crate::dense::{format_bytes, Dense};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -321,8 +321,7 @@ impl Prepared {
             .map(|&x| (x / du_max).powf(-params.user_scaling))
             .collect();
         let inv_sqrt_degree: Vec<f32> = degrees.iter().map(|x| x.powf(-0.5)).collect();
-        let user_scale: Vec<f32> = du.iter().map(|x| x.powf(-0.5)).collect();
-        let normalized = r.scaled(Some(&user_scale), Some(&inv_sqrt_degree));
+        let normalized = normalized(r);
         let svd_opts = SvdOptions::spec(params.eigenvectors, params.seed);
         let v = randomized_svd(&normalized, &normalized.transpose(), svd_opts, ctl)?.vectors;
         Ok(Prepared {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
-use crate::dataset::{item_degrees, user_degrees, Interactions};
+use crate::dataset::{item_degrees, normalized, Interactions};
 use crate::dense::Dense;
 use crate::error::{Error, Result};
 use crate::progress::Control;
@@ -57,8 +57,7 @@ pub fn fit(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<M
     let r = train.matrix();
     let d = item_degrees(r);
     let inv_sqrt_degree: Vec<f32> = d.iter().map(|x| x.powf(-0.5)).collect();
-    let user_scale: Vec<f32> = user_degrees(r).iter().map(|x| x.powf(-0.5)).collect();
-    let normalized = r.scaled(Some(&user_scale), Some(&inv_sqrt_degree));
+    let normalized = normalized(r);
     let normalized_t = normalized.transpose();
     ctl.stage("svd", 0.0)?;
     let v = randomized_svd(
