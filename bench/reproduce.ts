@@ -59,13 +59,19 @@ function fail(message: string): never {
   process.exit(2)
 }
 
-const target = positionals[0] ?? fail('give a dataset name (gowalla, yelp2018, pinterest, ml-1m) or a file')
-const dataDir = resolve(values['data-dir'] ?? process.env.CORML_DATA_DIR ?? join(import.meta.dirname, '../../shared/data'))
+const target =
+  positionals[0] ?? fail('give a dataset name (gowalla, yelp2018, pinterest, ml-1m) or a file')
+const dataDir = resolve(
+  values['data-dir'] ??
+    process.env.CORML_DATA_DIR ??
+    join(import.meta.dirname, '../../shared/data'),
+)
 const known = DATASETS[target]
 const file = known ? join(dataDir, known.file) : resolve(target)
 const preset: CoRMLOptions = presets[known?.preset ?? 'gowalla']
 const seed = Number(values.seed)
-if (!Number.isInteger(seed) || seed < 0) fail(`--seed must be a non-negative integer, got ${values.seed}`)
+if (!Number.isInteger(seed) || seed < 0)
+  fail(`--seed must be a non-negative integer, got ${values.seed}`)
 const models = values.models.split(',').map((m) => m.trim().toLowerCase())
 for (const m of models) if (!['corml', 'ease', 'gfcf'].includes(m)) fail(`unknown model ${m}`)
 
@@ -107,11 +113,20 @@ async function trainAndEvaluate(
   let model: Recommender
   if (name === 'corml') model = await CoRML.fit(split.train, { ...options, seed, onProgress })
   else if (name === 'ease')
-    model = await EASE.fit(split.train, { regularization: Number(values['ease-regularization']), onProgress })
+    model = await EASE.fit(split.train, {
+      regularization: Number(values['ease-regularization']),
+      onProgress,
+    })
   else model = await GFCF.fit(split.train, { seed, onProgress })
   log(`  ${name}: trained in ${model.info.seconds.toFixed(1)} s; evaluating`)
   const result = await evaluate(model, split, { ks: [5, 10, 20] })
-  return { model: name, trainSeconds: model.info.seconds, evalSeconds: result.seconds, result, info: model.info }
+  return {
+    model: name,
+    trainSeconds: model.info.seconds,
+    evalSeconds: result.seconds,
+    result,
+    info: model.info,
+  }
 }
 
 function at(result: EvaluationResult, k: number): EvaluationResult['metrics'][number] {
@@ -134,17 +149,28 @@ function table(rows: Row[]): string {
   return lines.join('\n')
 }
 
-async function loadSplit(): Promise<{ train: Dataset; valid: Dataset; test: Dataset; source: string }> {
+async function loadSplit(): Promise<{
+  train: Dataset
+  valid: Dataset
+  test: Dataset
+  source: string
+}> {
   const splitDir = values['split-dir']
   if (splitDir !== undefined) {
-    const paths = { train: join(splitDir, 'train.tsv'), valid: join(splitDir, 'valid.tsv'), test: join(splitDir, 'test.tsv') }
+    const paths = {
+      train: join(splitDir, 'train.tsv'),
+      valid: join(splitDir, 'valid.tsv'),
+      test: join(splitDir, 'test.tsv'),
+    }
     return { ...(await Dataset.fromSplitFiles(paths)), source: `split files in ${splitDir}` }
   }
   if (!existsSync(file)) fail(`${file} does not exist (set --data-dir or CORML_DATA_DIR)`)
   let data = await Dataset.fromFile(file)
   const top = values['top-items'] ?? (values['novelty-sweep'] ? '4000' : undefined)
   if (top !== undefined) data = data.topItems(Number(top))
-  log(`${file}: ${data.numUsers} users, ${data.numItems} items, ${data.numInteractions} interactions`)
+  log(
+    `${file}: ${data.numUsers} users, ${data.numItems} items, ${data.numInteractions} interactions`,
+  )
   return { ...data.split({ ratios: [0.6, 0.2, 0.2], seed }), source: file }
 }
 
@@ -157,22 +183,55 @@ const stats = {
   valid: valid.numInteractions,
   test: test.numInteractions,
 }
-log(`split (seed ${seed}): ${stats.train} train, ${stats.valid} valid, ${stats.test} test interactions`)
+log(
+  `split (seed ${seed}): ${stats.train} train, ${stats.valid} valid, ${stats.test} test interactions`,
+)
 
 if (values['novelty-sweep']) {
-  const sweep: { itemDegreeNorm: number; ndcg10: number; novelty10: number; trainSeconds: number }[] = []
+  const sweep: {
+    itemDegreeNorm: number
+    ndcg10: number
+    novelty10: number
+    trainSeconds: number
+  }[] = []
   for (const t of [-0.2, -0.1, 0, 0.1, 0.2]) {
-    const row = await trainAndEvaluate('corml', split, { ...preset, partitionRatio: 1, itemDegreeNorm: t })
-    sweep.push({ itemDegreeNorm: t, ndcg10: at(row.result, 10).ndcg, novelty10: at(row.result, 10).novelty, trainSeconds: row.trainSeconds })
+    const row = await trainAndEvaluate('corml', split, {
+      ...preset,
+      partitionRatio: 1,
+      itemDegreeNorm: t,
+    })
+    sweep.push({
+      itemDegreeNorm: t,
+      ndcg10: at(row.result, 10).ndcg,
+      novelty10: at(row.result, 10).novelty,
+      trainSeconds: row.trainSeconds,
+    })
   }
   const decreasing = sweep.every((s, i) => i === 0 || s.novelty10 < sweep[i - 1]!.novelty10)
   if (values.json) {
-    console.log(JSON.stringify({ dataset: target, source: split.source, seed, stats, sweep, strictlyDecreasing: decreasing }, null, 2))
+    console.log(
+      JSON.stringify(
+        {
+          dataset: target,
+          source: split.source,
+          seed,
+          stats,
+          sweep,
+          strictlyDecreasing: decreasing,
+        },
+        null,
+        2,
+      ),
+    )
   } else {
-    console.log(`\nNovelty@10 against itemDegreeNorm t (CoRML, ${target}, ${stats.items} items, partitionRatio 1)\n`)
+    console.log(
+      `\nNovelty@10 against itemDegreeNorm t (CoRML, ${target}, ${stats.items} items, partitionRatio 1)\n`,
+    )
     console.log('| t | NDCG@10 | Novelty@10 | train s |\n| --- | --- | --- | --- |')
     for (const s of sweep)
-      console.log(`| ${s.itemDegreeNorm} | ${s.ndcg10.toFixed(4)} | ${s.novelty10.toFixed(4)} | ${s.trainSeconds.toFixed(1)} |`)
+      console.log(
+        `| ${s.itemDegreeNorm} | ${s.ndcg10.toFixed(4)} | ${s.novelty10.toFixed(4)} | ${s.trainSeconds.toFixed(1)} |`,
+      )
     console.log(`\nNovelty@10 strictly decreasing in t: ${decreasing ? 'yes' : 'NO'}`)
   }
   process.exitCode = decreasing ? 0 : 1
@@ -180,7 +239,9 @@ if (values['novelty-sweep']) {
   const rows: Row[] = []
   for (const name of models) rows.push(await trainAndEvaluate(name, split, preset))
   if (values.json) {
-    console.log(JSON.stringify({ dataset: target, source: split.source, seed, stats, preset, rows }, null, 2))
+    console.log(
+      JSON.stringify({ dataset: target, source: split.source, seed, stats, preset, rows }, null, 2),
+    )
   } else {
     console.log(`\n${target} (seed ${seed}, ${stats.users} users, ${stats.items} items)\n`)
     console.log(table(rows))

@@ -23,7 +23,8 @@ const USERS = 800
 const ITEMS = 500
 const COMMUNITIES = 8
 const random = rng(2026)
-const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())
+const gauss = (): number =>
+  Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())
 
 // Item popularity ~ 1 / rank^0.9 within each community.
 const itemsOf: number[][] = Array.from({ length: COMMUNITIES }, () => [])

@@ -1,36 +1,59 @@
 /**
- * corml-native: the TypeScript facade over the napi-rs binding.
+ * corml-native: CoRML (Collaborative Residual Metric Learning) and its baselines EASE and GF-CF,
+ * with a Rust core and this TypeScript API.
+ *
+ * @example
+ * ```ts
+ * import { Dataset, CoRML, presets, evaluate } from 'corml-native'
+ *
+ * const data = await Dataset.fromFile('interactions.tsv')
+ * const { train, valid, test } = data.split({ ratios: [0.6, 0.2, 0.2], seed: 2026 })
+ * const model = await CoRML.fit(train, presets.gowalla)
+ * model.recommend('user-42', { k: 20 })
+ * await evaluate(model, { valid, test }, { ks: [5, 10, 20] })
+ * ```
  *
  * @packageDocumentation
  */
 
-export { bindingVersion } from './native/index.cjs'
+import { bindingVersion as nativeBindingVersion } from './native/index.cjs'
 
-/** The `code` carried by every error the native binding throws. */
-export type CormlErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'UNKNOWN_USER'
-  | 'PARSE_ERROR'
-  | 'CUDA_UNAVAILABLE'
-  | 'OUT_OF_DEVICE_MEMORY'
-  | 'ABORTED'
-  | 'MODEL_FILE_CORRUPT'
-  | 'INTERNAL'
-
-const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
-  'INVALID_ARGUMENT',
-  'UNKNOWN_USER',
-  'PARSE_ERROR',
-  'CUDA_UNAVAILABLE',
-  'OUT_OF_DEVICE_MEMORY',
-  'ABORTED',
-  'MODEL_FILE_CORRUPT',
-  'INTERNAL',
-])
-
-/** True when `e` is an `Error` thrown by corml-native, narrowing its `code`. */
-export function isCormlError(e: unknown): e is Error & { code: CormlErrorCode } {
-  if (!(e instanceof Error)) return false
-  const code: unknown = (e as Error & { code?: unknown }).code
-  return typeof code === 'string' && CODES.has(code)
+/**
+ * The version of the native binding, e.g. `'0.1.0'` (the same as the package's).
+ *
+ * @example
+ * ```ts
+ * import { bindingVersion } from 'corml-native'
+ * console.log(`corml-native binding ${bindingVersion()}`)
+ * ```
+ */
+export function bindingVersion(): string {
+  return nativeBindingVersion()
 }
+
+export { CormlError, isCormlError } from './errors.js'
+export type { CormlErrorCode } from './errors.js'
+export { Dataset } from './dataset.js'
+export type { DatasetSplit, ReadOptions, SplitFiles, SplitOptions } from './dataset.js'
+export type { LongWorkOptions, Progress } from './job.js'
+export { Recommender } from './recommender.js'
+export type {
+  Algorithm,
+  HistoryRecommendations,
+  ModelInfo,
+  Recommendation,
+  RecommendOptions,
+} from './recommender.js'
+export { CoRML, EASE, GFCF } from './models.js'
+export type {
+  CoRMLHyperparameters,
+  CoRMLOptions,
+  Device,
+  DeviceOptions,
+  EaseOptions,
+  GfcfOptions,
+} from './models.js'
+export { presets } from './presets.js'
+export type { CoRMLPreset } from './presets.js'
+export { evaluate } from './evaluate.js'
+export type { EvaluateOptions, EvaluationResult, MetricsAtK } from './evaluate.js'

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 /// One progress report: where the work is and how much of it is done.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProgressEvent {
-    /// The stage: `degrees`, `svd`, `partition`, `gram`, `factorize`, `admm`, `sparsify`,
-    /// `inverse` (EASE) or `score` (evaluation).
+    /// The stage: `svd`, `partition`, `gram`, `factorize`, `admm`, `sparsify`, `inverse` (EASE),
+    /// `score` (evaluation), and `done` at the end of training.
     pub stage: &'static str,
     /// 1-based index of the current part (0 when the stage is not per part).
     pub part: usize,

@@ -84,6 +84,19 @@ impl NativeDataset {
             && Arc::ptr_eq(self.inner.items(), other.inner.items())
     }
 
+    /// The interactions of the `n` most frequent items (ties by first appearance), with users
+    /// left without any interaction dropped: a new, smaller id space.
+    #[napi]
+    pub fn top_items(&self, n: f64) -> Result<NativeDataset> {
+        let n = count("n", n, 1)?;
+        catch_panic(|| {
+            self.inner
+                .top_items(n)
+                .map(NativeDataset::new)
+                .map_err(from_core)
+        })
+    }
+
     /// Splits each user's interactions into train / valid / test with the given `ratios`
     /// (three numbers summing to 1, train > 0) and integer `seed`.
     #[napi]

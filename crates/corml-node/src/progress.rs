@@ -23,8 +23,8 @@ use crate::cancel::CancelToken;
 #[napi(object)]
 #[derive(Clone, Debug)]
 pub struct ProgressReport {
-    /// The stage: `degrees`, `svd`, `partition`, `gram`, `factorize`, `admm`, `sparsify`, `done`,
-    /// `inverse` (EASE) or `score` (evaluation).
+    /// The stage: `svd`, `partition`, `gram`, `factorize`, `admm`, `sparsify`, `done` (CoRML);
+    /// `gram`, `inverse`, `done` (EASE); `svd`, `done` (GF-CF); `score` (evaluation).
     pub stage: String,
     /// 1-based index of the current part (0 when the stage is not per part).
     pub part: u32,

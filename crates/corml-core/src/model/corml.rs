@@ -217,6 +217,10 @@ fn fit_on<B: Backend>(
 ) -> Result<Model> {
     let mut timer = Timer::new();
     let r = train.matrix();
+    if params.partition_ratio >= 1.0 {
+        // One part of all items: its size is known, so fail before any work.
+        check_memory(backend, params, r.cols(), r.cols(), params.eigenvectors)?;
+    }
     let (n_users, n_items) = (r.rows(), r.cols());
     let t = params.item_degree_norm;
     let eps = 10f32.powf(params.global_scaling);
@@ -235,7 +239,8 @@ fn fit_on<B: Backend>(
         vec![(0..n_items as u32).collect()]
     };
     timer.lap("partition");
-    check_memory(backend, params, &parts, n_items, v.cols())?;
+    let largest = parts.iter().map(Vec::len).max().unwrap_or(0);
+    check_memory(backend, params, largest, n_items, v.cols())?;
 
     // 4. Solve each part; progress is weighted by each part's n³ work.
     let work: Vec<f64> = parts.iter().map(|p| (p.len() as f64).powi(3)).collect();
@@ -342,11 +347,10 @@ pub fn part_memory(n: usize, k: usize) -> u64 {
 fn check_memory<B: Backend>(
     backend: &B,
     params: &CormlParams,
-    parts: &[Vec<u32>],
+    largest: usize,
     n_items: usize,
     k: usize,
 ) -> Result<()> {
-    let largest = parts.iter().map(Vec::len).max().unwrap_or(0);
     let need = part_memory(largest, k);
     let budget = params
         .memory_budget

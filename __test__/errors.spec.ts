@@ -1,0 +1,211 @@
+import test from 'ava'
+
+import { CoRML, CormlError, Dataset, EASE, GFCF, evaluate, isCormlError } from '../src/index.js'
+import * as native from '../src/native/index.cjs'
+import { FAST, checkerboard } from './fixtures.js'
+
+const board = checkerboard()
+const corml = CoRML.fit(board.data, FAST)
+const INVALID = { code: 'INVALID_ARGUMENT' } as const
+
+/** A model whose methods take arguments of any type, as from plain JavaScript. */
+type Loose = Record<
+  'recommend' | 'recommendForHistory' | 'recommendBatch',
+  (...args: unknown[]) => unknown
+>
+const loose = (value: object): Loose => value as Loose
+
+test('empty data: fitting an empty dataset is EMPTY_DATA', async (t) => {
+  const empty = Dataset.fromPairs([], [])
+  t.is(empty.numInteractions, 0)
+  await t.throwsAsync(CoRML.fit(empty), { code: 'EMPTY_DATA' })
+  await t.throwsAsync(EASE.fit(empty), { code: 'EMPTY_DATA' })
+  await t.throwsAsync(GFCF.fit(empty), { code: 'EMPTY_DATA' })
+  t.throws(() => empty.split(), { code: 'EMPTY_DATA' })
+})
+
+test('unknown user is UNKNOWN_USER', async (t) => {
+  const model = await corml
+  t.throws(() => model.recommend('nobody'), { code: 'UNKNOWN_USER' })
+  await t.throwsAsync(model.recommendBatch(['u0-0', 'nobody']), { code: 'UNKNOWN_USER' })
+})
+
+test('unknown item in exclude or include is UNKNOWN_ITEM', async (t) => {
+  const model = await corml
+  t.throws(() => model.recommend('u0-0', { exclude: ['i0-1', 'no-such-item'] }), {
+    code: 'UNKNOWN_ITEM',
+  })
+  t.throws(() => model.recommend('u0-0', { include: ['no-such-item'] }), { code: 'UNKNOWN_ITEM' })
+  t.throws(() => model.recommendForHistory(['i0-1'], { exclude: ['nope'] }), {
+    code: 'UNKNOWN_ITEM',
+  })
+  await t.throwsAsync(model.recommendBatch(['u0-0'], { include: ['nope'] }), {
+    code: 'UNKNOWN_ITEM',
+  })
+})
+
+const BAD_K: unknown[] = [0, -1, 1.5, NaN, Infinity, '5', null, true, 2 ** 60]
+
+test('k = 0, -1, 1.5, NaN, Infinity, "5", null is INVALID_ARGUMENT everywhere', async (t) => {
+  const model = await corml
+  for (const k of BAD_K) {
+    const options = { k } as unknown as { k: number }
+    t.throws(() => model.recommend('u0-0', options), INVALID, `recommend k = ${String(k)}`)
+    t.throws(
+      () => model.recommendForHistory(['i0-1'], options),
+      INVALID,
+      `history k = ${String(k)}`,
+    )
+    await t.throwsAsync(model.recommendBatch(['u0-0'], options), INVALID, `batch k = ${String(k)}`)
+    await t.throwsAsync(evaluate(model, board.data.split(), { ks: [k as number] }), INVALID)
+  }
+})
+
+test('the binding itself rejects non-integer k (callers that bypass the facade)', async (t) => {
+  const data = native.NativeDataset.fromPairs(['a', 'a', 'b'], ['x', 'y', 'x'])
+  const model = await native.fitEase(data, {})
+  for (const k of [0, -1, 1.5, NaN, Infinity, 2 ** 60]) {
+    t.throws(() => model.recommend('a', k, true), INVALID, `k = ${k}`)
+    t.throws(() => model.recommendForHistory(['x'], k, true), INVALID)
+    t.throws(() => model.recommendBatch(['a'], k, true), INVALID)
+  }
+  t.deepEqual(
+    model.recommend('b', 1, true).map((r) => r.item),
+    ['y'],
+  )
+  for (const options of [
+    { admmIterations: 1.5 },
+    { eigenvectors: NaN },
+    { seed: -1 },
+    { seed: 0.5 },
+    { memoryBudget: -5 },
+    { memoryBudget: NaN },
+    { lambda: 1e300 },
+  ]) {
+    t.throws(() => native.fitCorml(data, options), INVALID, JSON.stringify(options))
+  }
+  t.throws(() => data.split([0.5, 0.5], 1), INVALID)
+  t.throws(() => data.split([0.6, 0.2, 0.2], -1), INVALID)
+  t.throws(() => native.readInteractions('x.tsv', { delimiter: '::' }), INVALID)
+  t.throws(() => native.readInteractions('x.tsv', { header: 'yes' }), INVALID)
+  t.throws(() => native.readInteractions('x.tsv', { userColumn: 1.5 }), INVALID)
+})
+
+const BAD_HYPERPARAMETERS: Record<string, unknown>[] = [
+  { lambda: NaN },
+  { lambda: 0 },
+  { lambda: 1.5 },
+  { lambda: '0.5' },
+  { lambda: null },
+  { partitionRatio: 0 },
+  { partitionRatio: 1.5 },
+  { partitionRatio: NaN },
+  { admmIterations: 0 },
+  { admmIterations: 2.5 },
+  { admmIterations: '10' },
+  { dualStepLength: -1 },
+  { dualStepLength: Infinity },
+  { l2Regularization: -0.1 },
+  { itemDegreeNorm: 3 },
+  { globalScaling: -11 },
+  { userScaling: NaN },
+  { eigenvectors: 0 },
+  { eigenvectors: 1.5 },
+  { eigenvectors: 5000 },
+  { seed: -1 },
+  { seed: 1.5 },
+  { sparseApprox: 'yes' },
+  { memoryBudget: 0 },
+  { memoryBudget: '1e9' },
+  { device: 42 },
+  { lamda: 0.5 },
+  { onProgress: 'not a function' },
+  { signal: {} },
+]
+
+test('NaN, negative or out-of-range hyperparameters are INVALID_ARGUMENT', async (t) => {
+  for (const bad of BAD_HYPERPARAMETERS) {
+    await t.throwsAsync(
+      CoRML.fit(board.data, { ...FAST, ...bad } as never),
+      INVALID,
+      `CoRML ${String(Object.keys(bad))}: ${String(Object.values(bad))}`,
+    )
+  }
+  for (const bad of [{ regularization: 0 }, { regularization: NaN }, { regularization: '1' }]) {
+    await t.throwsAsync(EASE.fit(board.data, bad as never), INVALID)
+  }
+  for (const bad of [{ alpha: -1 }, { alpha: NaN }, { eigenvectors: 0 }, { eigenvectors: 2.5 }]) {
+    await t.throwsAsync(GFCF.fit(board.data, bad as never), INVALID)
+  }
+  await t.throwsAsync(CoRML.fit(board.data, null as never), INVALID)
+  await t.throwsAsync(CoRML.fit(board.data, 5 as never), INVALID)
+})
+
+test('wrong argument types from plain JavaScript are INVALID_ARGUMENT', async (t) => {
+  const model = loose(await corml)
+  t.throws(() => model.recommend(42), INVALID)
+  t.throws(() => model.recommend(''), INVALID)
+  t.throws(() => model.recommend(undefined), INVALID)
+  t.throws(() => model.recommend('u0-0', { exclude: [1] }), INVALID)
+  t.throws(() => model.recommend('u0-0', { exclude: 'i0-1' }), INVALID)
+  t.throws(() => model.recommend('u0-0', { filterSeen: 'no' }), INVALID)
+  t.throws(() => model.recommend('u0-0', { count: 5 }), INVALID)
+  t.throws(() => model.recommend('u0-0', null), INVALID)
+  t.throws(() => model.recommendForHistory('i0-1'), INVALID)
+  t.throws(() => model.recommendForHistory([null]), INVALID)
+  await t.throwsAsync(model.recommendBatch('u0-0') as Promise<unknown>, INVALID)
+  await t.throwsAsync(model.recommendBatch([7]) as Promise<unknown>, INVALID)
+
+  await t.throwsAsync(CoRML.fit({} as never), INVALID)
+  await t.throwsAsync(EASE.fit(undefined as never), INVALID)
+  t.throws(() => Dataset.fromPairs(['a', 'b'], ['x']), INVALID)
+  t.throws(() => Dataset.fromPairs(['a'], [{}] as never), INVALID)
+  t.throws(() => Dataset.fromPairs(['a'], [NaN]), INVALID)
+  t.throws(() => Dataset.fromPairs('ab' as never, ['x', 'y']), INVALID)
+  t.throws(() => Dataset.fromPairs([''], ['x']), INVALID)
+  t.throws(() => board.data.split({ ratios: [0.5, 0.5] } as never), INVALID)
+  t.throws(() => board.data.split({ ratios: [0.5, 0.4, 0.4] }), INVALID)
+  t.throws(() => board.data.split({ ratios: [0, 0.5, 0.5] }), INVALID)
+  t.throws(() => board.data.split({ seed: -1 }), INVALID)
+  t.throws(() => board.data.split({ seed: '1' } as never), INVALID)
+  t.throws(() => board.data.topItems(0), INVALID)
+  await t.throwsAsync(Dataset.fromFile(42 as never), INVALID)
+  await t.throwsAsync(Dataset.fromFile('x.tsv', { header: 'yes' } as never), INVALID)
+  await t.throwsAsync(Dataset.fromFile('x.tsv', { delimiter: '||' }), INVALID)
+  await t.throwsAsync(Dataset.fromFile('x.tsv', { userColumn: -1 }), INVALID)
+  await t.throwsAsync(Dataset.fromSplitFiles({ train: 'a', valid: 'b' } as never), INVALID)
+  await t.throwsAsync(evaluate({} as never, board.data.split()), INVALID)
+  await t.throwsAsync(evaluate(await corml, {} as never), INVALID)
+  await t.throwsAsync(evaluate(await corml, board.data.split(), { ks: [] }), INVALID)
+})
+
+test('evaluating on datasets from another id space is INVALID_ARGUMENT', async (t) => {
+  const { train } = board.data.split({ seed: 1 })
+  const model = await CoRML.fit(train, FAST)
+  // Same ids, same split parameters, but another id space: the same pairs loaded again.
+  const twin = checkerboard().data.split({ seed: 1 })
+  t.deepEqual(twin.train.userIds(), train.userIds())
+  t.false(twin.train.sharesIdSpace(train))
+  await t.throwsAsync(evaluate(model, twin), INVALID)
+  const own = board.data.split({ seed: 1 })
+  await t.throwsAsync(evaluate(model, { valid: own.valid, test: twin.test }), INVALID)
+  // The model's own id space is fine (any split of the same dataset shares it).
+  const result = await evaluate(model, own)
+  t.true(result.users > 0)
+})
+
+test('every error is recognised by isCormlError, native or not', async (t) => {
+  const model = await corml
+  const nativeError = t.throws(() => model.recommend('nobody'))
+  t.true(isCormlError(nativeError))
+  t.false(nativeError instanceof CormlError, 'native errors are plain Errors with a code')
+  const facadeError = t.throws(() => model.recommend('u0-0', { k: 0 }))
+  t.true(isCormlError(facadeError))
+  t.true(facadeError instanceof CormlError)
+  t.is(facadeError?.name, 'CormlError')
+  const aborted = await t.throwsAsync(CoRML.fit(board.data, { signal: AbortSignal.abort() }))
+  t.true(isCormlError(aborted))
+  const parse = await t.throwsAsync(Dataset.fromFile('/definitely/not/here.tsv'))
+  t.true(isCormlError(parse))
+  t.is((parse as Error & { code: string }).code, 'IO_ERROR')
+})

@@ -1,0 +1,150 @@
+import test from 'ava'
+
+import { CoRML, EASE, GFCF, type Progress } from '../src/index.js'
+import { FAST, checkerboard, randomDataset } from './fixtures.js'
+
+const board = checkerboard()
+
+function checkFractions(t: { true: (ok: boolean, message?: string) => void }, events: Progress[]) {
+  events.forEach((e, i) => {
+    t.true(e.fraction >= 0 && e.fraction <= 1, `fraction ${e.fraction} in [0, 1]`)
+    if (i > 0) t.true(e.fraction >= events[i - 1]!.fraction, `fraction non-decreasing at ${i}`)
+  })
+}
+
+test('fit progress reports svd, then admm iteration i of N, with a non-decreasing fraction', async (t) => {
+  const events: Progress[] = []
+  const model = await CoRML.fit(board.data, {
+    eigenvectors: 4,
+    admmIterations: 7,
+    onProgress: (p) => events.push(p),
+  })
+  const received = events.length
+  const stages = events.map((e) => e.stage)
+  t.true(stages.includes('svd'))
+  t.true(stages.indexOf('svd') < stages.indexOf('admm'))
+  const admm = events.filter((e) => e.stage === 'admm')
+  t.deepEqual(
+    admm.map((e) => e.iteration),
+    [1, 2, 3, 4, 5, 6, 7],
+  )
+  t.true(admm.every((e) => e.iterations === 7 && e.part === 1 && e.parts === 1))
+  checkFractions(t, events)
+  t.is(events.at(-1)?.stage, 'done', 'every report arrives before the promise resolves')
+  t.is(events.at(-1)?.fraction, 1)
+  t.true(Object.isFrozen(events[0]))
+  t.truthy(model)
+  // Nothing arrives after the promise settled.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.is(events.length, received)
+})
+
+test('EASE and GF-CF fits report their stages', async (t) => {
+  const ease: Progress[] = []
+  await EASE.fit(board.data, { onProgress: (p) => ease.push(p) })
+  t.deepEqual(
+    ease.map((e) => e.stage),
+    ['gram', 'inverse', 'done'],
+  )
+  checkFractions(t, ease)
+  const gfcf: Progress[] = []
+  await GFCF.fit(board.data, { eigenvectors: 4, onProgress: (p) => gfcf.push(p) })
+  t.deepEqual(
+    gfcf.map((e) => e.stage),
+    ['svd', 'done'],
+  )
+})
+
+test('an AbortSignal aborts a running fit quickly, and the addon stays usable', async (t) => {
+  // 2,000 items: 50 ADMM iterations on a dense 2,000 × 2,000 problem take seconds.
+  const data = randomDataset(3000, 2000, 20, 7)
+  const controller = new AbortController()
+  let abortedAt = 0
+  let after = 0
+  const fit = CoRML.fit(data, {
+    eigenvectors: 8,
+    admmIterations: 50,
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (abortedAt > 0) after++
+      if (p.stage === 'admm' && abortedAt === 0) {
+        abortedAt = Date.now()
+        controller.abort(new Error('user gave up'))
+      }
+    },
+  })
+  const err = await t.throwsAsync(fit, { code: 'ABORTED' })
+  t.true(abortedAt > 0, 'the fit reached ADMM')
+  const latency = Date.now() - abortedAt
+  t.true(latency < 1500, `rejected ${latency} ms after the abort`)
+  t.log(`ABORTED ${latency} ms after abort (${after} reports after it): ${err?.message}`)
+
+  // Still alive: fit again, on the same and on other data.
+  const again = await CoRML.fit(board.data, FAST)
+  t.is(again.recommend('u0-0', { k: 1 })[0]?.item, board.withheld.get('u0-0'))
+})
+
+test('an already aborted signal rejects with ABORTED before any work', async (t) => {
+  const calls: Progress[] = []
+  const signal = AbortSignal.abort()
+  const started = Date.now()
+  await t.throwsAsync(CoRML.fit(board.data, { signal, onProgress: (p) => calls.push(p) }), {
+    code: 'ABORTED',
+  })
+  await t.throwsAsync(EASE.fit(board.data, { signal }), { code: 'ABORTED' })
+  await t.throwsAsync(GFCF.fit(board.data, { signal }), { code: 'ABORTED' })
+  t.true(Date.now() - started < 500)
+  t.is(calls.length, 0)
+})
+
+test('aborting after a fit completed changes nothing', async (t) => {
+  const controller = new AbortController()
+  const model = await CoRML.fit(board.data, { ...FAST, signal: controller.signal })
+  controller.abort()
+  t.is(model.recommend('u1-1', { k: 1 }).length, 1)
+})
+
+test('a throwing onProgress cancels the fit and rejects with what it threw', async (t) => {
+  const thrown = new Error('progress callback failed')
+  await t.throwsAsync(
+    CoRML.fit(board.data, {
+      ...FAST,
+      onProgress: (p) => {
+        if (p.stage === 'admm') throw thrown
+      },
+    }),
+    { is: thrown },
+  )
+  // Still usable.
+  t.truthy(await CoRML.fit(board.data, FAST))
+})
+
+test('a part too large for memoryBudget is OUT_OF_MEMORY, naming a partitionRatio that fits', async (t) => {
+  const data = randomDataset(400, 1000, 10, 11)
+  const err = await t.throwsAsync(CoRML.fit(data, { ...FAST, memoryBudget: 1e6 }), {
+    code: 'OUT_OF_MEMORY',
+  })
+  t.regex(err?.message ?? '', /partitionRatio to \d\.\d\d/)
+  await t.throwsAsync(EASE.fit(data, { memoryBudget: 1e6 }), { code: 'OUT_OF_MEMORY' })
+  // A generous budget works.
+  t.truthy(await CoRML.fit(board.data, { ...FAST, memoryBudget: 1e9 }))
+})
+
+test("device 'cuda' without CUDA is CUDA_UNAVAILABLE; 'auto' and 'cpu' work; 'gpu' is invalid", async (t) => {
+  const auto = await CoRML.fit(board.data, { ...FAST, device: 'auto' })
+  const cpu = await EASE.fit(board.data, { device: 'cpu' })
+  t.regex(cpu.info.backend, /^cpu/)
+  if (auto.info.backend.startsWith('cpu')) {
+    await t.throwsAsync(CoRML.fit(board.data, { ...FAST, device: 'cuda' }), {
+      code: 'CUDA_UNAVAILABLE',
+    })
+    await t.throwsAsync(EASE.fit(board.data, { device: 'cuda:1' }), { code: 'CUDA_UNAVAILABLE' })
+  } else {
+    t.log(`CUDA is available (${auto.info.backend}): skipping the CUDA_UNAVAILABLE check`)
+  }
+  for (const device of ['gpu', 'cuda:', 'cuda:x', 'CPU', '']) {
+    await t.throwsAsync(CoRML.fit(board.data, { ...FAST, device: device as 'cpu' }), {
+      code: 'INVALID_ARGUMENT',
+    })
+  }
+})

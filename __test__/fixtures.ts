@@ -1,0 +1,115 @@
+/**
+ * Small synthetic data for the specs (not a spec itself: ava runs `*.spec.ts` only).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { Dataset } from '../src/index.js'
+
+/** Block sizes of the checkerboard: `[users, items]` per block. */
+export const BLOCKS: readonly (readonly [number, number])[] = [
+  [10, 6],
+  [12, 8],
+  [14, 10],
+]
+
+/** Id of user `j` of block `b`. */
+export const userId = (b: number, j: number): string => `u${b}-${j}`
+/** Id of item `i` of block `b`. */
+export const itemId = (b: number, i: number): string => `i${b}-${i}`
+
+/**
+ * A block-structured ("checkerboard") dataset: the users of block `b` interact with the items of
+ * block `b` only, each user with all of them but one, `withheld(b, j)`. Any sensible item-based
+ * model must rank that withheld item first for the user.
+ */
+export function checkerboard(): {
+  data: Dataset
+  withheld: Map<string, string>
+  blockOf: (id: string) => number
+} {
+  const users: string[] = []
+  const items: string[] = []
+  const withheld = new Map<string, string>()
+  BLOCKS.forEach(([nu, ni], b) => {
+    for (let j = 0; j < nu; j++) {
+      const skip = j % ni
+      withheld.set(userId(b, j), itemId(b, skip))
+      for (let i = 0; i < ni; i++) {
+        if (i === skip) continue
+        users.push(userId(b, j))
+        items.push(itemId(b, i))
+      }
+    }
+  })
+  const blockOf = (id: string): number => Number(id.slice(1, id.indexOf('-')))
+  return { data: Dataset.fromPairs(users, items), withheld, blockOf }
+}
+
+/** A deterministic pseudo-random generator (mulberry32), so fixtures do not depend on luck. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Random interactions: `nUsers` users with `perUser` distinct items each out of `nItems`, item
+ * popularity skewed (low indices more popular). Every item appears at least once.
+ */
+export function randomPairs(
+  nUsers: number,
+  nItems: number,
+  perUser: number,
+  seed = 1,
+): { users: string[]; items: string[] } {
+  const random = rng(seed)
+  const users: string[] = []
+  const items: string[] = []
+  for (let u = 0; u < nUsers; u++) {
+    const chosen = new Set<number>()
+    while (chosen.size < perUser) chosen.add(Math.floor(nItems * random() ** 2))
+    for (const i of chosen) {
+      users.push(`user${u}`)
+      items.push(`item${i}`)
+    }
+  }
+  for (let i = 0; i < nItems; i++) {
+    users.push(`user${i % nUsers}`)
+    items.push(`item${i}`)
+  }
+  return { users, items }
+}
+
+/** A random dataset, see {@link randomPairs}. */
+export function randomDataset(nUsers: number, nItems: number, perUser: number, seed = 1): Dataset {
+  const { users, items } = randomPairs(nUsers, nItems, perUser, seed)
+  return Dataset.fromPairs(users, items)
+}
+
+/** Options that keep CoRML fast on the small fixtures. */
+export const FAST = Object.freeze({ eigenvectors: 4, admmIterations: 10 })
+
+/** A temporary directory, removed by the returned `cleanup`. */
+export function tempDir(): {
+  dir: string
+  write: (name: string, content: string | Buffer) => string
+  cleanup: () => void
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'corml-test-'))
+  return {
+    dir,
+    write: (name, content) => {
+      const path = join(dir, name)
+      writeFileSync(path, content)
+      return path
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * Interaction data: loading, building and splitting.
+ *
+ * @packageDocumentation
+ */
+
+import { NativeDataset, readInteractions, readSplit } from './native/index.cjs'
+import type { NativeReadOptions, NativeSplit } from './native/index.cjs'
+import {
+  integer,
+  invalid,
+  nonEmptyString,
+  optionsObject,
+  optionalString,
+  show,
+} from './validate.js'
+
+/**
+ * How to read an interaction file.
+ *
+ * @example
+ * ```ts
+ * // A CSV without header: user in column 2, item in column 0.
+ * await Dataset.fromFile('ratings.csv', { header: false, userColumn: 2, itemColumn: 0 })
+ * ```
+ */
+export interface ReadOptions {
+  /** Field separator, one ASCII character. Default: `,` for `.csv` (and `.csv.gz`) files, else a tab. */
+  delimiter?: string
+  /**
+   * Whether the first line is a header. `'auto'` (default) takes it as a header when it names the
+   * user and item columns (`user_id` and `item_id` unless given).
+   */
+  header?: 'auto' | boolean
+  /**
+   * The user column: a header name (RecBole type suffixes such as `user_id:token` are ignored
+   * when matching) or a 0-based index. Default: `user_id` with a header, column 0 without.
+   */
+  userColumn?: string | number
+  /** The item column, like `userColumn`. Default: `item_id` with a header, column 1 without. */
+  itemColumn?: string | number
+}
+
+/**
+ * Options of {@link Dataset.split}.
+ *
+ * @example
+ * ```ts
+ * const { train, valid, test } = data.split({ ratios: [0.8, 0.1, 0.1], seed: 7 })
+ * ```
+ */
+export interface SplitOptions {
+  /** Train / valid / test shares of each user's interactions; sum 1, train > 0. Default `[0.6, 0.2, 0.2]`. */
+  ratios?: readonly [number, number, number]
+  /** Seed of the per-user shuffle, an integer ≥ 0. Default 2026. */
+  seed?: number
+}
+
+/**
+ * Train / valid / test datasets sharing one id space (as {@link evaluate} needs).
+ *
+ * @example
+ * ```ts
+ * const split: DatasetSplit = data.split()
+ * const model = await CoRML.fit(split.train)
+ * await evaluate(model, split)
+ * ```
+ */
+export interface DatasetSplit {
+  /** Training interactions. */
+  readonly train: Dataset
+  /** Validation interactions (excluded from the ranking of test items). */
+  readonly valid: Dataset
+  /** Test interactions. */
+  readonly test: Dataset
+}
+
+/**
+ * The three files of a ready-made split.
+ *
+ * @example
+ * ```ts
+ * const files: SplitFiles = { train: 'a/train.tsv', valid: 'a/valid.tsv', test: 'a/test.tsv' }
+ * ```
+ */
+export interface SplitFiles {
+  /** Path of the training interactions. */
+  train: string
+  /** Path of the validation interactions. */
+  valid: string
+  /** Path of the test interactions. */
+  test: string
+}
+
+const READ_OPTIONS = ['delimiter', 'header', 'userColumn', 'itemColumn'] as const
+const handles = new WeakMap<Dataset, NativeDataset>()
+
+function column(value: unknown, name: string): string | number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'string' && value.length > 0) return value
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value
+  throw invalid(`${name} must be a header name or a 0-based column index, not ${show(value)}`)
+}
+
+function nativeReadOptions(options: unknown): NativeReadOptions {
+  const o = optionsObject(options, 'read options', READ_OPTIONS)
+  const out: NativeReadOptions = {}
+  const delimiter = optionalString(o.delimiter, 'delimiter')
+  if (delimiter !== undefined) out.delimiter = delimiter
+  if (o.header !== undefined) {
+    if (o.header === 'auto') out.header = 'auto'
+    else if (o.header === true) out.header = 'present'
+    else if (o.header === false) out.header = 'absent'
+    else throw invalid(`header must be 'auto', true or false, not ${show(o.header)}`)
+  }
+  const user = column(o.userColumn, 'userColumn')
+  if (user !== undefined) out.userColumn = user
+  const item = column(o.itemColumn, 'itemColumn')
+  if (item !== undefined) out.itemColumn = item
+  return out
+}
+
+function idArray(value: unknown, name: string): string[] {
+  if (!Array.isArray(value)) {
+    throw invalid(`${name} must be an array of string or number ids, not ${show(value)}`)
+  }
+  return value.map((id: unknown, i) => {
+    if (typeof id === 'string') return id
+    if (typeof id === 'number' && Number.isFinite(id)) return String(id)
+    throw invalid(`${name}[${i}] must be a string or a finite number, not ${show(id)}`)
+  })
+}
+
+/**
+ * The native handle of a dataset, or `INVALID_ARGUMENT` for anything else.
+ *
+ * @internal
+ */
+export function nativeDataset(value: unknown, name: string): NativeDataset {
+  const handle = value instanceof Dataset ? handles.get(value) : undefined
+  if (handle === undefined) throw invalid(`${name} must be a Dataset, not ${show(value)}`)
+  return handle
+}
+
+/**
+ * Binary user × item interactions with the id maps that name them.
+ *
+ * Ids are strings. {@link Dataset.fromPairs} also accepts numbers and turns them into strings
+ * (`42` becomes `'42'`); everywhere else (recommend, include, exclude, history) ids must be
+ * strings. Duplicate (user, item) pairs collapse into one interaction.
+ *
+ * @example
+ * ```ts
+ * import { Dataset, CoRML } from 'corml-native'
+ *
+ * const data = await Dataset.fromFile('gowalla.inter')
+ * const { train, valid, test } = data.split({ ratios: [0.6, 0.2, 0.2], seed: 2026 })
+ * console.log(train.numUsers, train.numItems, train.numInteractions)
+ * ```
+ */
+export class Dataset {
+  private constructor(native: NativeDataset) {
+    handles.set(this, native)
+  }
+
+  private static splitOf(native: NativeSplit): DatasetSplit {
+    return Object.freeze({
+      train: new Dataset(native.train),
+      valid: new Dataset(native.valid),
+      test: new Dataset(native.test),
+    })
+  }
+
+  /**
+   * Reads a TSV / CSV file or a RecBole `.inter` atomic file, plain or gzip-compressed (detected
+   * from the content), off the main thread.
+   *
+   * Rejects with `IO_ERROR` (cannot open or read), `PARSE_ERROR` (the message names
+   * `file:line`), `EMPTY_DATA` (no interactions) or `INVALID_ARGUMENT` (bad options).
+   *
+   * @example
+   * ```ts
+   * const tsv = await Dataset.fromFile('interactions.tsv') // header `user_id<TAB>item_id` detected
+   * const inter = await Dataset.fromFile('ml-1m.inter') // `user_id:token  item_id:token  ...`
+   * const csv = await Dataset.fromFile('log.csv.gz', { header: false, userColumn: 0, itemColumn: 2 })
+   * ```
+   */
+  static async fromFile(path: string, options?: ReadOptions): Promise<Dataset> {
+    const file = nonEmptyString(path, 'path')
+    return new Dataset(await readInteractions(file, nativeReadOptions(options)))
+  }
+
+  /**
+   * Reads a ready-made train / valid / test split from three files into datasets that share one
+   * id space (every id of any file is known to all three).
+   *
+   * @example
+   * ```ts
+   * const { train, valid, test } = await Dataset.fromSplitFiles(
+   *   { train: 'a/train.tsv', valid: 'a/valid.tsv', test: 'a/test.tsv' },
+   *   { header: true },
+   * )
+   * ```
+   */
+  static async fromSplitFiles(files: SplitFiles, options?: ReadOptions): Promise<DatasetSplit> {
+    const f = optionsObject(files, 'files', ['train', 'valid', 'test'])
+    const paths = (['train', 'valid', 'test'] as const).map((k) =>
+      nonEmptyString(f[k], `files.${k}`),
+    )
+    const [train, valid, test] = paths as [string, string, string]
+    return Dataset.splitOf(await readSplit(train, valid, test, nativeReadOptions(options)))
+  }
+
+  /**
+   * Builds a dataset from parallel lists of user and item ids (interaction `i` is
+   * `(users[i], items[i])`). Numbers are turned into strings.
+   *
+   * @example
+   * ```ts
+   * const data = Dataset.fromPairs(['ann', 'ann', 'bob'], ['book-1', 'book-2', 'book-1'])
+   * const numeric = Dataset.fromPairs([1, 1, 2], [10, 11, 10]) // ids '1', '2', '10', '11'
+   * ```
+   */
+  static fromPairs(
+    users: readonly (string | number)[],
+    items: readonly (string | number)[],
+  ): Dataset {
+    const u = idArray(users, 'users')
+    const i = idArray(items, 'items')
+    if (u.length !== i.length) {
+      throw invalid(`users and items differ in length (${u.length} and ${i.length})`)
+    }
+    return new Dataset(NativeDataset.fromPairs(u, i))
+  }
+
+  /** Number of users in the id space (of the whole split, for a part of a split). */
+  get numUsers(): number {
+    return nativeDataset(this, 'this').numUsers
+  }
+
+  /** Number of items in the id space (of the whole split, for a part of a split). */
+  get numItems(): number {
+    return nativeDataset(this, 'this').numItems
+  }
+
+  /** Number of distinct (user, item) interactions. */
+  get numInteractions(): number {
+    return nativeDataset(this, 'this').numInteractions
+  }
+
+  /**
+   * All user ids of the id space, in index order.
+   *
+   * @example
+   * ```ts
+   * const recs = await model.recommendBatch(train.userIds(), { k: 20 })
+   * ```
+   */
+  userIds(): string[] {
+    return nativeDataset(this, 'this').userIds()
+  }
+
+  /**
+   * All item ids of the id space, in index order.
+   *
+   * @example
+   * ```ts
+   * const catalogue = new Set(train.itemIds())
+   * ```
+   */
+  itemIds(): string[] {
+    return nativeDataset(this, 'this').itemIds()
+  }
+
+  /**
+   * Whether `other` lives in the same id space (it comes from the same split or split files).
+   *
+   * @example
+   * ```ts
+   * const { train, test } = data.split()
+   * train.sharesIdSpace(test) // true
+   * ```
+   */
+  sharesIdSpace(other: Dataset): boolean {
+    return nativeDataset(this, 'this').sharesIdSpace(nativeDataset(other, 'other'))
+  }
+
+  /**
+   * The interactions of the `n` most frequent items (ties by first appearance), with users left
+   * without any interaction dropped. The result has its own, smaller id space.
+   *
+   * @example
+   * ```ts
+   * const small = data.topItems(4000) // a quick experiment on the 4,000 most popular items
+   * ```
+   */
+  topItems(n: number): Dataset {
+    return new Dataset(nativeDataset(this, 'this').topItems(integer(n, 'n', 1)))
+  }
+
+  /**
+   * Splits each user's interactions (shuffled with `seed`) into train / valid / test, as in the
+   * CoRML paper's protocol. The three parts share this dataset's id space.
+   *
+   * @example
+   * ```ts
+   * const { train, valid, test } = data.split({ ratios: [0.6, 0.2, 0.2], seed: 2026 })
+   * ```
+   */
+  split(options?: SplitOptions): DatasetSplit {
+    const o = optionsObject(options, 'split options', ['ratios', 'seed'])
+    let ratios: number[] = [0.6, 0.2, 0.2]
+    if (o.ratios !== undefined) {
+      const r: unknown = o.ratios
+      if (
+        !Array.isArray(r) ||
+        r.length !== 3 ||
+        !r.every((x: unknown) => typeof x === 'number' && Number.isFinite(x))
+      ) {
+        throw invalid(`ratios must be an array of three finite numbers, not ${show(r)}`)
+      }
+      ratios = r as number[]
+    }
+    const seed = o.seed === undefined ? 2026 : integer(o.seed, 'seed', 0)
+    return Dataset.splitOf(nativeDataset(this, 'this').split(ratios, seed))
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The errors corml-native throws: every one carries a string `code`.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * The `code` carried by every error corml-native throws or rejects with.
+ *
+ * | code | meaning |
+ * | --- | --- |
+ * | `INVALID_ARGUMENT` | an argument or option is of the wrong type or out of range |
+ * | `EMPTY_DATA` | there is nothing to train or evaluate on |
+ * | `PARSE_ERROR` | a data file could not be parsed (the message names `file:line`) |
+ * | `IO_ERROR` | a file could not be opened or read |
+ * | `UNKNOWN_USER` | a user id is not in the training data |
+ * | `UNKNOWN_ITEM` | an item id is not in the training data |
+ * | `ABORTED` | the work was cancelled through its `AbortSignal` |
+ * | `OUT_OF_MEMORY` | a step does not fit the memory budget (the message says what would) |
+ * | `CUDA_UNAVAILABLE` | CUDA was requested explicitly but cannot be used |
+ * | `NUMERICAL_ERROR` | a numerical step failed, e.g. a matrix that should be positive definite is not |
+ * | `INTERNAL` | a bug: please report it |
+ *
+ * @example
+ * ```ts
+ * function explain(code: CormlErrorCode): string {
+ *   return code === 'OUT_OF_MEMORY' ? 'try a smaller partitionRatio' : code
+ * }
+ * ```
+ */
+export type CormlErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'EMPTY_DATA'
+  | 'PARSE_ERROR'
+  | 'IO_ERROR'
+  | 'UNKNOWN_USER'
+  | 'UNKNOWN_ITEM'
+  | 'ABORTED'
+  | 'OUT_OF_MEMORY'
+  | 'CUDA_UNAVAILABLE'
+  | 'NUMERICAL_ERROR'
+  | 'INTERNAL'
+
+const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
+  'INVALID_ARGUMENT',
+  'EMPTY_DATA',
+  'PARSE_ERROR',
+  'IO_ERROR',
+  'UNKNOWN_USER',
+  'UNKNOWN_ITEM',
+  'ABORTED',
+  'OUT_OF_MEMORY',
+  'CUDA_UNAVAILABLE',
+  'NUMERICAL_ERROR',
+  'INTERNAL',
+])
+
+/**
+ * An error raised by the TypeScript layer (argument checks, aborts before the work starts).
+ *
+ * Errors from the native layer are plain `Error`s with the same kind of `code`; match on
+ * `code` (or use {@link isCormlError}), not on the class.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   model.recommend('user-42', { k: 0 })
+ * } catch (e) {
+ *   if (isCormlError(e) && e.code === 'INVALID_ARGUMENT') console.error(e.message)
+ * }
+ * ```
+ */
+export class CormlError extends Error {
+  /** What went wrong, as a stable string. */
+  readonly code: CormlErrorCode
+
+  /**
+   * @param code - the error's code
+   * @param message - what went wrong, with the values involved
+   * @param options - `cause`, as for `Error`
+   */
+  constructor(code: CormlErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'CormlError'
+    this.code = code
+  }
+}
+
+/**
+ * True when `e` is an `Error` thrown by corml-native (native or TypeScript layer), narrowing
+ * its `code`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await CoRML.fit(train, { device: 'cuda' })
+ * } catch (e) {
+ *   if (isCormlError(e) && e.code === 'CUDA_UNAVAILABLE') {
+ *     // fall back to the CPU
+ *   }
+ * }
+ * ```
+ */
+export function isCormlError(e: unknown): e is Error & { code: CormlErrorCode } {
+  if (!(e instanceof Error)) return false
+  const code: unknown = (e as Error & { code?: unknown }).code
+  return typeof code === 'string' && CODES.has(code)
+}

@@ -1,0 +1,296 @@
+/**
+ * The three algorithms: CoRML and its baselines EASE and GF-CF.
+ *
+ * @packageDocumentation
+ */
+
+import { nativeDataset } from './dataset.js'
+import type { Dataset } from './dataset.js'
+import { runLongWork } from './job.js'
+import type { LongWorkOptions } from './job.js'
+import { fitCorml, fitEase, fitGfcf } from './native/index.cjs'
+import type { CormlOptions as NativeCormlOptions, NativeModel } from './native/index.cjs'
+import { Recommender } from './recommender.js'
+import {
+  optionalBoolean,
+  optionalInteger,
+  optionalNumber,
+  optionalString,
+  optionsObject,
+} from './validate.js'
+
+/**
+ * Where the dense work runs: `'auto'` (CUDA when usable, else the CPU), `'cpu'`, `'cuda'`
+ * (device 0) or `'cuda:N'`. An explicit CUDA device that cannot be used rejects with
+ * `CUDA_UNAVAILABLE`; anything else is `INVALID_ARGUMENT`.
+ *
+ * @example
+ * ```ts
+ * const device: Device = process.env.GPU ? 'cuda:0' : 'auto'
+ * ```
+ */
+export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`
+
+/**
+ * Options of the dense solvers (CoRML and EASE).
+ *
+ * @example
+ * ```ts
+ * await EASE.fit(train, { device: 'cpu', memoryBudget: 4 * 2 ** 30 })
+ * ```
+ */
+export interface DeviceOptions {
+  /** Where the dense work runs. Default `'auto'`. */
+  device?: Device
+  /**
+   * Bytes the dense work may use. Default: the memory free on the device now. A step that needs
+   * more rejects with `OUT_OF_MEMORY` before it starts, saying what would fit.
+   */
+  memoryBudget?: number
+}
+
+/**
+ * CoRML's hyperparameters (the CoRML paper's names in brackets). Every one is optional; the
+ * defaults are the paper's. See {@link presets} for the per-dataset settings of the paper's
+ * Table 2.
+ *
+ * @example
+ * ```ts
+ * const hp: CoRMLHyperparameters = { ...presets.yelp2018, admmIterations: 30 }
+ * ```
+ */
+export interface CoRMLHyperparameters {
+  /** Weight between the metric part H and the graph-filter part G, in (0, 1] (λ). Default 0.75. */
+  lambda?: number
+  /** ADMM penalty / step, > 0 (ρ). Default 5e3. */
+  dualStepLength?: number
+  /** l2 weight on H, scaled by item degree, ≥ 0 (θ). Default 1.0. */
+  l2Regularization?: number
+  /** Item degree normalization in [-2, 2] (t); lower favours less popular items. Default 0.1. */
+  itemDegreeNorm?: number
+  /** log10 of the global scale ε of the approximated ranking weights, in [-10, 10]. Default 0. */
+  globalScaling?: number
+  /** User-degree scaling of the ranking weights, in [-10, 10] (t_u). Default 0. */
+  userScaling?: number
+  /** Rank of the truncated SVD behind G, an integer in [1, 4096] (k). Default 256. */
+  eigenvectors?: number
+  /** ADMM iterations, an integer in [1, 10000]. Default 50. */
+  admmIterations?: number
+  /**
+   * Largest item partition as a share of all items, in (0, 1]; 1 solves all items at once.
+   * Smaller parts need less memory and time (each part costs O(n³)). Default 1.
+   */
+  partitionRatio?: number
+  /** Prune H to the storage budget of a 64-dimensional matrix factorization. Default `true`. */
+  sparseApprox?: boolean
+  /** Seed of the randomized SVDs, an integer ≥ 0. Default 2026. */
+  seed?: number
+}
+
+/**
+ * Options of {@link CoRML.fit}: hyperparameters, device, progress and cancellation.
+ *
+ * @example
+ * ```ts
+ * const options: CoRMLOptions = { ...presets.gowalla, device: 'auto', onProgress: (p) => console.log(p.stage) }
+ * ```
+ */
+export interface CoRMLOptions extends CoRMLHyperparameters, DeviceOptions, LongWorkOptions {}
+
+/**
+ * Options of {@link EASE.fit}.
+ *
+ * @example
+ * ```ts
+ * const options: EaseOptions = { regularization: 500, device: 'cpu' }
+ * ```
+ */
+export interface EaseOptions extends DeviceOptions, LongWorkOptions {
+  /** l2 regularization added to the Gram diagonal, > 0. Default 250. */
+  regularization?: number
+}
+
+/**
+ * Options of {@link GFCF.fit}. GF-CF runs on the CPU (its one real step is a randomized SVD).
+ *
+ * @example
+ * ```ts
+ * const options: GfcfOptions = { alpha: 0.3, eigenvectors: 256, seed: 1 }
+ * ```
+ */
+export interface GfcfOptions extends LongWorkOptions {
+  /** Weight of the ideal low-pass filter, ≥ 0 (α). Default 0.3. */
+  alpha?: number
+  /** Rank of the low-pass filter, an integer ≥ 1. Default 256. */
+  eigenvectors?: number
+  /** Seed of the randomized SVD, an integer ≥ 0. Default 2026. */
+  seed?: number
+}
+
+const LONG_WORK = ['onProgress', 'signal'] as const
+const DEVICE = ['device', 'memoryBudget'] as const
+const CORML_REAL = [
+  'lambda',
+  'dualStepLength',
+  'l2Regularization',
+  'itemDegreeNorm',
+  'globalScaling',
+  'userScaling',
+  'partitionRatio',
+] as const
+const CORML_INTEGER = ['eigenvectors', 'admmIterations', 'seed'] as const
+const CORML_OPTIONS = [...CORML_REAL, ...CORML_INTEGER, 'sparseApprox', ...DEVICE, ...LONG_WORK]
+
+function deviceOptions(o: Record<string, unknown>): { device?: string; memoryBudget?: number } {
+  const out: { device?: string; memoryBudget?: number } = {}
+  const device = optionalString(o.device, 'device')
+  if (device !== undefined) out.device = device
+  const memoryBudget = optionalNumber(o.memoryBudget, 'memoryBudget')
+  if (memoryBudget !== undefined) out.memoryBudget = memoryBudget
+  return out
+}
+
+function cormlOptions(o: Record<string, unknown>): NativeCormlOptions {
+  const out: Record<string, number | boolean | string> = {}
+  for (const key of CORML_REAL) {
+    const v = optionalNumber(o[key], key)
+    if (v !== undefined) out[key] = v
+  }
+  // Integers are checked natively too; checking here gives the same code for `'5'` and `5.5`.
+  for (const key of CORML_INTEGER) {
+    const v = optionalInteger(o[key], key, 0)
+    if (v !== undefined) out[key] = v
+  }
+  const sparseApprox = optionalBoolean(o.sparseApprox, 'sparseApprox')
+  if (sparseApprox !== undefined) out.sparseApprox = sparseApprox
+  return { ...(out as NativeCormlOptions), ...deviceOptions(o) }
+}
+
+/**
+ * CoRML (Collaborative Residual Metric Learning, SIGIR 2023): an item-item model combining a
+ * learned sparse metric part with a spectral graph filter, trained by ADMM.
+ *
+ * @example
+ * ```ts
+ * import { Dataset, CoRML, presets, evaluate } from 'corml-native'
+ *
+ * const data = await Dataset.fromFile('gowalla.inter')
+ * const split = data.split()
+ * const model = await CoRML.fit(split.train, {
+ *   ...presets.gowalla,
+ *   onProgress: (p) => process.stdout.write(`\r${p.stage} ${(p.fraction * 100).toFixed(0)}%`),
+ * })
+ * console.log(model.recommend(split.train.userIds()[0]!, { k: 20 }))
+ * console.log(await evaluate(model, split, { ks: [20] }))
+ * ```
+ */
+export class CoRML extends Recommender {
+  private constructor(native: NativeModel) {
+    super(native)
+  }
+
+  /**
+   * Trains CoRML on `train`, off the main thread.
+   *
+   * Rejects with `INVALID_ARGUMENT` (an option of the wrong type or out of range), `EMPTY_DATA`,
+   * `CUDA_UNAVAILABLE`, `OUT_OF_MEMORY` (a part does not fit `memoryBudget`; the message names a
+   * `partitionRatio` that would), `NUMERICAL_ERROR` or `ABORTED`.
+   *
+   * @example
+   * ```ts
+   * const controller = new AbortController()
+   * const model = await CoRML.fit(train, { ...presets.yelp2018, signal: controller.signal })
+   * ```
+   */
+  static async fit(train: Dataset, options?: CoRMLOptions): Promise<CoRML> {
+    const o = optionsObject(options, 'CoRML options', CORML_OPTIONS)
+    const data = nativeDataset(train, 'train')
+    const params = cormlOptions(o)
+    return runLongWork(o, async (progress, cancel) => {
+      return new CoRML(await fitCorml(data, params, progress, cancel))
+    })
+  }
+}
+
+/**
+ * EASE (Steck 2019), the embarrassingly shallow autoencoder: a dense item-item model with a
+ * closed-form solution. Needs two dense items × items float32 matrices.
+ *
+ * @example
+ * ```ts
+ * const ease = await EASE.fit(train, { regularization: 250 })
+ * ease.recommend('user-42')
+ * ```
+ */
+export class EASE extends Recommender {
+  private constructor(native: NativeModel) {
+    super(native)
+  }
+
+  /**
+   * Trains EASE on `train`, off the main thread. Rejects like {@link CoRML.fit}.
+   *
+   * @example
+   * ```ts
+   * const ease = await EASE.fit(train, { regularization: 500, device: 'cpu' })
+   * ```
+   */
+  static async fit(train: Dataset, options?: EaseOptions): Promise<EASE> {
+    const o = optionsObject(options, 'EASE options', ['regularization', ...DEVICE, ...LONG_WORK])
+    const data = nativeDataset(train, 'train')
+    const regularization = optionalNumber(o.regularization, 'regularization')
+    const params = {
+      ...(regularization === undefined ? {} : { regularization }),
+      ...deviceOptions(o),
+    }
+    return runLongWork(o, async (progress, cancel) => {
+      return new EASE(await fitEase(data, params, progress, cancel))
+    })
+  }
+}
+
+/**
+ * GF-CF (Shen et al. 2021), graph-filter collaborative filtering: a linear filter plus an ideal
+ * low-pass filter of rank `eigenvectors`. Training is a randomized SVD (CPU).
+ *
+ * @example
+ * ```ts
+ * const gf = await GFCF.fit(train, { alpha: 0.3, eigenvectors: 256 })
+ * gf.recommendForHistory(['item-a'])
+ * ```
+ */
+export class GFCF extends Recommender {
+  private constructor(native: NativeModel) {
+    super(native)
+  }
+
+  /**
+   * Trains GF-CF on `train`, off the main thread. Rejects with `INVALID_ARGUMENT`, `EMPTY_DATA`
+   * or `ABORTED`.
+   *
+   * @example
+   * ```ts
+   * const gf = await GFCF.fit(train, { alpha: 0.3, eigenvectors: 128, seed: 7 })
+   * ```
+   */
+  static async fit(train: Dataset, options?: GfcfOptions): Promise<GFCF> {
+    const o = optionsObject(options, 'GF-CF options', [
+      'alpha',
+      'eigenvectors',
+      'seed',
+      ...LONG_WORK,
+    ])
+    const data = nativeDataset(train, 'train')
+    const alpha = optionalNumber(o.alpha, 'alpha')
+    const eigenvectors = optionalInteger(o.eigenvectors, 'eigenvectors', 0)
+    const seed = optionalInteger(o.seed, 'seed', 0)
+    const params = {
+      ...(alpha === undefined ? {} : { alpha }),
+      ...(eigenvectors === undefined ? {} : { eigenvectors }),
+      ...(seed === undefined ? {} : { seed }),
+    }
+    return runLongWork(o, async (progress, cancel) => {
+      return new GFCF(await fitGfcf(data, params, progress, cancel))
+    })
+  }
+}
