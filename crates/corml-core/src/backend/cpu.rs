@@ -4,9 +4,10 @@
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt;
 use faer::linalg::matmul::matmul;
-use faer::linalg::matmul::triangular::{self, BlockStructure};
-use faer::linalg::triangular_inverse::invert_lower_triangular;
-use faer::reborrow::ReborrowMut;
+use faer::linalg::triangular_solve::{
+    solve_lower_triangular_in_place, solve_upper_triangular_in_place,
+};
+use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Par};
 use rayon::prelude::*;
 
@@ -125,58 +126,50 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn spd_inverse(&self, mut a: Dense) -> Result<Dense> {
+    fn spd_inverse(&self, mut a: Dense, ctl: &Control) -> Result<Dense> {
         let n = a.rows();
-        let scratch = llt::factor::cholesky_in_place_scratch::<f32>(n, par(), Default::default());
-        let mut buf = MemBuffer::try_new(scratch).map_err(|_| {
-            Error::OutOfMemory(format!(
-                "not enough memory for a {n} × {n} Cholesky workspace"
-            ))
-        })?;
-        llt::factor::cholesky_in_place(
-            a.as_mut(),
-            Default::default(),
-            par(),
-            MemStack::new(&mut buf),
-            Default::default(),
-        )
-        .map_err(|e| {
-            Error::Numerical(format!(
-                "a {n} × {n} matrix that should be positive definite is not ({e:?}); \
-                 increase the regularization"
-            ))
-        })?;
-        // A⁻¹ = L⁻ᵀ L⁻¹, computed with two n × n buffers: L⁻¹ in a new one, the product in `a`'s.
-        let mut linv = Dense::zeros(n, n).map_err(|_| {
+        blocked_cholesky(&mut a, ctl)?;
+        // A⁻¹ by forward and backward solves on panels of the identity; the factor's buffer and
+        // the result are the only n × n matrices alive.
+        let mut out = Dense::zeros(n, n).map_err(|_| {
             Error::OutOfMemory(format!(
                 "not enough memory for the {n} × {n} inverse ({} more)",
                 format_bytes(n as u64 * n as u64 * 4)
             ))
         })?;
-        invert_lower_triangular(linv.as_mut(), a.as_ref(), par());
-        triangular::matmul(
-            a.as_mut(),
-            BlockStructure::TriangularLower,
-            Accum::Replace,
-            linv.as_ref().transpose(),
-            BlockStructure::TriangularUpper,
-            linv.as_ref(),
-            BlockStructure::TriangularLower,
-            1.0,
-            par(),
-        );
-        drop(linv);
-        // Only the lower triangle was written; mirror it.
-        let ptr = SharedMut(a.data_mut().as_mut_ptr());
-        (0..n).into_par_iter().for_each(|j| {
+        let l = a.as_ref();
+        let mut ov = out.as_mut();
+        let mut start = 0;
+        while start < n {
+            ctl.check()?;
+            let width = PANEL.min(n - start);
+            let mut panel = ov.rb_mut().subcols_mut(start, width);
+            for j in 0..width {
+                panel[(start + j, j)] = 1.0;
+            }
+            // Rows above `start` of L⁻¹·e_j are zero, so the forward solve starts there.
+            let below = panel.rb_mut().subrows_mut(start, n - start);
+            solve_lower_triangular_in_place(
+                l.submatrix(start, start, n - start, n - start),
+                below,
+                par(),
+            );
+            solve_upper_triangular_in_place(l.transpose(), panel, par());
+            start += width;
+        }
+        drop(a);
+        // The solves agree with the exact symmetric inverse to rounding; make it exactly symmetric.
+        let ptr = SharedMut(out.data_mut().as_mut_ptr());
+        par_upper_pairs(n, |i, j| {
             let p = ptr;
-            for i in j + 1..n {
-                // SAFETY: task j reads (i, j) below the diagonal, which no task writes, and writes
-                // (j, i) above it; row j of the upper triangle belongs to task j alone.
-                unsafe { *p.0.add(i * n + j) = *p.0.add(j * n + i) };
+            // SAFETY: `par_upper_pairs` gives each unordered pair {i, j} to one task only.
+            unsafe {
+                let mean = 0.5 * (*p.0.add(j * n + i) + *p.0.add(i * n + j));
+                *p.0.add(j * n + i) = mean;
+                *p.0.add(i * n + j) = mean;
             }
         });
-        Ok(a)
+        Ok(out)
     }
 
     fn scale_add_diagonal(&self, m: &mut Dense, alpha: f32, d: &[f32]) -> Result<()> {
@@ -218,44 +211,180 @@ impl Backend for CpuBackend {
         next_rhs: bool,
     ) -> Result<()> {
         let n = h.rows();
-        let blocks = n.div_ceil(TILE);
-        let pairs: Vec<(usize, usize)> = (0..blocks)
-            .flat_map(|bi| (bi..blocks).map(move |bj| (bi, bj)))
-            .collect();
         let (g, sp) = (
             SharedMut(gamma.data_mut().as_mut_ptr()),
             SharedMut(s.data_mut().as_mut_ptr()),
         );
         let hd = h.data();
-        pairs.par_iter().for_each(|&(bi, bj)| {
+        par_upper_pairs(n, |i, j| {
             let (g, sp) = (g, sp);
-            for j in bj * TILE..((bj + 1) * TILE).min(n) {
-                let i_end = if bi == bj {
-                    j + 1
+            let (ij, ji) = (j * n + i, i * n + j);
+            // SAFETY: `par_upper_pairs` gives each unordered pair {i, j} to one task only, and both
+            // indices are < n², the length of `gamma` and `s`.
+            unsafe {
+                let (gij, gji) = (*g.0.add(ij), *g.0.add(ji));
+                let sv = (0.5 * (hd[ij] + gij + hd[ji] + gji)).max(0.0);
+                let (gij, gji) = (gij + hd[ij] - sv, gji + hd[ji] - sv);
+                *g.0.add(ij) = gij;
+                *g.0.add(ji) = gji;
+                if next_rhs {
+                    *sp.0.add(ij) = rho * (sv - gij);
+                    *sp.0.add(ji) = rho * (sv - gji);
                 } else {
-                    ((bi + 1) * TILE).min(n)
-                };
-                for i in bi * TILE..i_end {
-                    let (ij, ji) = (j * n + i, i * n + j);
-                    // SAFETY: the tile pair (bi, bj) with bi <= bj is the only task touching the
-                    // entries (i, j) and (j, i) of its two tiles, and both indices are < n².
-                    unsafe {
-                        let (gij, gji) = (*g.0.add(ij), *g.0.add(ji));
-                        let sv = (0.5 * (hd[ij] + gij + hd[ji] + gji)).max(0.0);
-                        let (gij, gji) = (gij + hd[ij] - sv, gji + hd[ji] - sv);
-                        *g.0.add(ij) = gij;
-                        *g.0.add(ji) = gji;
-                        if next_rhs {
-                            *sp.0.add(ij) = rho * (sv - gij);
-                            *sp.0.add(ji) = rho * (sv - gji);
-                        } else {
-                            *sp.0.add(ij) = sv;
-                            *sp.0.add(ji) = sv;
-                        }
-                    }
+                    *sp.0.add(ij) = sv;
+                    *sp.0.add(ji) = sv;
                 }
             }
         });
         Ok(())
+    }
+}
+
+/// Calls `f(i, j)` once for every `i ≤ j < n`, in parallel over pairs of `TILE × TILE` tiles, so
+/// that the entries `(i, j)` and `(j, i)` of a matrix are only ever touched by one task.
+fn par_upper_pairs(n: usize, f: impl Fn(usize, usize) + Sync) {
+    let blocks = n.div_ceil(TILE);
+    let pairs: Vec<(usize, usize)> = (0..blocks)
+        .flat_map(|bi| (bi..blocks).map(move |bj| (bi, bj)))
+        .collect();
+    pairs.par_iter().for_each(|&(bi, bj)| {
+        for j in bj * TILE..((bj + 1) * TILE).min(n) {
+            let i_end = if bi == bj {
+                j + 1
+            } else {
+                ((bi + 1) * TILE).min(n)
+            };
+            for i in bi * TILE..i_end {
+                f(i, j);
+            }
+        }
+    });
+}
+
+/// The lower Cholesky factor of `a` in place (the strict upper triangle is left as scratch),
+/// left-looking by panels of `PANEL` columns with a cancellation check between panels.
+fn blocked_cholesky(a: &mut Dense, ctl: &Control) -> Result<()> {
+    let n = a.rows();
+    let scratch = llt::factor::cholesky_in_place_scratch::<f32>(PANEL, par(), Default::default());
+    let mut buf = MemBuffer::try_new(scratch)
+        .map_err(|_| Error::OutOfMemory("not enough memory for a Cholesky workspace".into()))?;
+    let mut av = a.as_mut();
+    let mut k0 = 0;
+    while k0 < n {
+        ctl.check()?;
+        let w = PANEL.min(n - k0);
+        if k0 > 0 {
+            // A[k0.., k0..k0+w] -= L[k0.., ..k0] · L[k0..k0+w, ..k0]ᵀ
+            let (left, mut right) = av.rb_mut().split_at_col_mut(k0);
+            let rows = left.rb().subrows(k0, n - k0);
+            let block = left.rb().subrows(k0, w);
+            let dst = right.rb_mut().submatrix_mut(k0, 0, n - k0, w);
+            matmul(dst, Accum::Add, rows, block.transpose(), -1.0, par());
+        }
+        let diag = av.rb_mut().submatrix_mut(k0, k0, w, w);
+        llt::factor::cholesky_in_place(
+            diag,
+            Default::default(),
+            par(),
+            MemStack::new(&mut buf),
+            Default::default(),
+        )
+        .map_err(|e| {
+            Error::Numerical(format!(
+                "a {n} × {n} matrix that should be positive definite is not (near column {k0}: \
+                     {e:?}); increase the regularization"
+            ))
+        })?;
+        if k0 + w < n {
+            // L[k0+w.., block] = A[k0+w.., block] · L_kk⁻ᵀ, i.e. L_kk · Xᵀ = Aᵀ.
+            let (upper, lower) = av.rb_mut().subcols_mut(k0, w).split_at_row_mut(k0 + w);
+            solve_lower_triangular_in_place(
+                upper.rb().subrows(k0, w),
+                lower.transpose_mut(),
+                par(),
+            );
+        }
+        k0 += w;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(rows: usize, cols: usize, seed: u64) -> Dense {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        Dense::from_fn(rows, cols, |_, _| rng.random::<f32>() - 0.5)
+    }
+
+    /// Sizes that exercise several panels plus a ragged last one.
+    const N: usize = 2 * PANEL + 77;
+
+    #[test]
+    fn spd_inverse_inverts_across_panels() {
+        let cpu = CpuBackend::new();
+        let ctl = Control::default();
+        let x = random(N, N, 1);
+        let mut a = Dense::zeros(N, N).unwrap();
+        cpu.gemm(&mut a, 0.0, &x, &x, true, 1.0 / N as f32, &ctl)
+            .unwrap();
+        cpu.scale_add_diagonal(&mut a, 1.0, &vec![1.0; N]).unwrap();
+        let inv = cpu.spd_inverse(a.clone(), &ctl).unwrap();
+        let mut prod = Dense::zeros(N, N).unwrap();
+        cpu.gemm(&mut prod, 0.0, &a, &inv, false, 1.0, &ctl)
+            .unwrap();
+        let mut worst = 0f32;
+        for j in 0..N {
+            for i in 0..N {
+                let expect = if i == j { 1.0 } else { 0.0 };
+                worst = worst.max((prod.get(i, j) - expect).abs());
+                assert_eq!(inv.get(i, j), inv.get(j, i));
+            }
+        }
+        assert!(worst < 1e-4, "|A·A⁻¹ − I|max = {worst}");
+    }
+
+    #[test]
+    fn spd_inverse_rejects_an_indefinite_matrix_and_honours_cancel() {
+        let cpu = CpuBackend::new();
+        let mut a = Dense::zeros(N, N).unwrap();
+        cpu.scale_add_diagonal(&mut a, 1.0, &vec![1.0; N]).unwrap();
+        a.set(N - 3, N - 3, -1.0);
+        let err = cpu.spd_inverse(a.clone(), &Control::default()).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::NumericalError);
+        let cancelled = Control::default();
+        cancelled
+            .cancel_flag()
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            cpu.spd_inverse(a, &cancelled).unwrap_err().code(),
+            crate::ErrorCode::Aborted
+        );
+    }
+
+    #[test]
+    fn panelled_gemm_matches_a_plain_product() {
+        let cpu = CpuBackend::new();
+        let ctl = Control::default();
+        let (a, b) = (random(30, 20, 2), random(N, 20, 3));
+        let mut c = random(30, N, 4);
+        let c0 = c.clone();
+        cpu.gemm(&mut c, 0.5, &a, &b, true, 2.0, &ctl).unwrap();
+        for j in (0..N).step_by(97) {
+            for i in 0..30 {
+                let dot: f32 = (0..20).map(|k| a.get(i, k) * b.get(j, k)).sum();
+                let expect = 0.5 * c0.get(i, j) + 2.0 * dot;
+                assert!((c.get(i, j) - expect).abs() < 1e-4);
+            }
+        }
+        assert_eq!(
+            cpu.gemm(&mut c, 0.0, &a, &a, false, 1.0, &ctl)
+                .unwrap_err()
+                .code(),
+            crate::ErrorCode::InvalidArgument
+        );
     }
 }

@@ -60,7 +60,7 @@ impl Backend for CudaBackend {
         match self.never {}
     }
 
-    fn spd_inverse(&self, a: Infallible) -> Result<Infallible> {
+    fn spd_inverse(&self, a: Infallible, _ctl: &Control) -> Result<Infallible> {
         match a {}
     }
 

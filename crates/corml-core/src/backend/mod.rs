@@ -47,8 +47,9 @@ pub trait Backend: Sync {
         ctl: &Control,
     ) -> Result<()>;
 
-    /// The inverse of a symmetric positive definite matrix (through a Cholesky factorization).
-    fn spd_inverse(&self, a: Self::Matrix) -> Result<Self::Matrix>;
+    /// The inverse of a symmetric positive definite matrix (through a Cholesky factorization),
+    /// checking `ctl` for cancellation as it goes.
+    fn spd_inverse(&self, a: Self::Matrix, ctl: &Control) -> Result<Self::Matrix>;
 
     /// `m ← alpha · m + diag(d)`.
     fn scale_add_diagonal(&self, m: &mut Self::Matrix, alpha: f32, d: &[f32]) -> Result<()>;

@@ -473,7 +473,7 @@ impl<B: Backend> PartSolver<'_, B> {
         self.report("factorize", 0, 0.02)?;
         let diag: Vec<f32> = d.iter().map(|x| p.l2_regularization * x + rho).collect();
         b.scale_add_diagonal(&mut ii, self.eps, &diag)?;
-        let ainv = b.spd_inverse(ii)?;
+        let ainv = b.spd_inverse(ii, ctl)?;
         let mut h = b.zeros(n, n)?;
         b.gemm(&mut h, 0.0, &ainv, &bm, false, 1.0, ctl)?;
         let bm = h; // B ← Ainv · B

@@ -79,7 +79,7 @@ fn fit_on<B: Backend>(
     let gram_s = start.elapsed().as_secs_f64();
     ctl.stage("inverse", 0.2)?;
     backend.scale_add_diagonal(&mut g, 1.0, &vec![params.regularization; n])?;
-    let mut p = backend.download(backend.spd_inverse(g)?)?;
+    let mut p = backend.download(backend.spd_inverse(g, ctl)?)?;
     ctl.check()?;
     // P is symmetric, so row i of B = -P[i, j] / P[j, j] is column i of P scaled per entry.
     let diag: Vec<f32> = (0..n).map(|j| p.get(j, j)).collect();
