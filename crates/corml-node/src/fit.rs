@@ -1,6 +1,8 @@
 //! Training: `fitCorml`, `fitEase`, `fitGfcf`, each an `AsyncTask` resolving to a `NativeModel`.
 
+use corml_core::dataset::Interactions;
 use corml_core::model::{corml, ease, gfcf, CormlParams, EaseParams, GfcfParams, Model};
+use corml_core::progress::Control;
 use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Status, Task};
@@ -11,7 +13,7 @@ use crate::convert::{count, device, integer_or, memory_budget, real};
 use crate::dataset::NativeDataset;
 use crate::error::{from_core, Result};
 use crate::model::NativeModel;
-use crate::progress::{control, ProgressReport};
+use crate::progress::{control, ProgressCallback, ProgressReport};
 use crate::task::{settle, Job};
 
 /// CoRML hyperparameters; every field is optional and defaults to SPEC.md's value.
@@ -145,6 +147,20 @@ impl Task for FitTask {
     }
 }
 
+/// Runs `fit` on the dataset's interactions off the main thread, with progress and cancel.
+fn fit_task(
+    dataset: &NativeDataset,
+    progress: Option<ProgressCallback>,
+    cancel: Option<&CancelToken>,
+    fit: impl FnOnce(&Interactions, &Control) -> corml_core::Result<Model> + Send + 'static,
+) -> AsyncTask<FitTask> {
+    let data = dataset.interactions().clone();
+    let ctl = control(progress, cancel);
+    AsyncTask::new(FitTask(Job::new(move || {
+        fit(&data, &ctl).map_err(from_core)
+    })))
+}
+
 /// Trains CoRML on `dataset`.
 ///
 /// Rejects with `INVALID_ARGUMENT` (a hyperparameter out of range), `EMPTY_DATA`,
@@ -160,11 +176,9 @@ pub fn fit_corml(
     cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<FitTask>> {
     let params = options.unwrap_or_default().params()?;
-    let data = dataset.interactions().clone();
-    let ctl = control(progress, cancel);
-    Ok(AsyncTask::new(FitTask(Job::new(move || {
-        corml::fit(&data, &params, &ctl).map_err(from_core)
-    }))))
+    Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
+        corml::fit(data, &params, ctl)
+    }))
 }
 
 /// Trains EASE on `dataset`. Rejects like `fitCorml`.
@@ -178,11 +192,9 @@ pub fn fit_ease(
     cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<FitTask>> {
     let params = options.unwrap_or_default().params()?;
-    let data = dataset.interactions().clone();
-    let ctl = control(progress, cancel);
-    Ok(AsyncTask::new(FitTask(Job::new(move || {
-        ease::fit(&data, &params, &ctl).map_err(from_core)
-    }))))
+    Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
+        ease::fit(data, &params, ctl)
+    }))
 }
 
 /// Trains GF-CF on `dataset` (CPU only: its one real step is a randomized SVD).
@@ -196,9 +208,7 @@ pub fn fit_gfcf(
     cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<FitTask>> {
     let params = options.unwrap_or_default().params()?;
-    let data = dataset.interactions().clone();
-    let ctl = control(progress, cancel);
-    Ok(AsyncTask::new(FitTask(Job::new(move || {
-        gfcf::fit(&data, &params, &ctl).map_err(from_core)
-    }))))
+    Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
+        gfcf::fit(data, &params, ctl)
+    }))
 }
