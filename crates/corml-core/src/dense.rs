@@ -73,17 +73,6 @@ impl Dense {
         Dense { rows, cols, data }
     }
 
-    /// Wraps column-major data.
-    pub fn from_col_major(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self> {
-        if data.len() != rows * cols {
-            return Err(Error::invalid(format!(
-                "dense data has {} values, expected {rows} × {cols}",
-                data.len()
-            )));
-        }
-        Ok(Dense { rows, cols, data })
-    }
-
     /// Copies row-major data into a new matrix.
     pub fn from_row_major(rows: usize, cols: usize, data: &[f32]) -> Result<Self> {
         let mut out = Dense::zeros(rows, cols)?;
@@ -164,15 +153,6 @@ impl Dense {
         MatMut::from_column_major_slice_mut(&mut self.data, self.rows, self.cols)
     }
 
-    /// The columns `start..start + count` as a new matrix.
-    pub fn col_range(&self, start: usize, count: usize) -> Dense {
-        Dense {
-            rows: self.rows,
-            cols: count,
-            data: self.data[start * self.rows..(start + count) * self.rows].to_vec(),
-        }
-    }
-
     /// The rows listed in `rows`, in that order.
     pub fn select_rows(&self, rows: &[u32]) -> Result<Dense> {
         let mut out = Dense::zeros(rows.len(), self.cols)?;
@@ -183,19 +163,6 @@ impl Dense {
             }
         }
         Ok(out)
-    }
-
-    /// Copies `other` (of the same shape) into `self`.
-    pub fn copy_from(&mut self, other: &Dense) {
-        assert_eq!(
-            (self.rows, self.cols),
-            (other.rows, other.cols),
-            "copy between shapes"
-        );
-        self.data
-            .par_iter_mut()
-            .zip(other.data.par_iter())
-            .for_each(|(a, b)| *a = *b);
     }
 
     /// Frobenius norm.

@@ -141,18 +141,7 @@ pub fn evaluate(
             iterations: batches,
             fraction: b as f64 / batches as f64,
         })?;
-        let pairs: Vec<(u32, u32)> = chunk
-            .iter()
-            .enumerate()
-            .flat_map(|(r, &u)| {
-                train
-                    .row_indices(u as usize)
-                    .iter()
-                    .map(move |&i| (r as u32, i))
-            })
-            .collect();
-        let rows = Csr::from_pairs(chunk.len(), n_items, &pairs)?;
-        let mut scores = model.score(&rows)?;
+        let mut scores = model.score(&model.train_rows(chunk))?;
         let per_user: Vec<Vec<[f64; 4]>> = scores
             .par_chunks_mut(n_items.max(1))
             .zip(chunk.par_iter())

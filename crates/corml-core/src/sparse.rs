@@ -18,17 +18,6 @@ pub struct Csr {
 }
 
 impl Csr {
-    /// An empty `rows × cols` matrix.
-    pub fn empty(rows: usize, cols: usize) -> Self {
-        Csr {
-            rows,
-            cols,
-            indptr: vec![0; rows + 1],
-            indices: Vec::new(),
-            values: Vec::new(),
-        }
-    }
-
     /// Builds a binary matrix (all stored values 1) from `(row, col)` pairs; duplicates collapse.
     pub fn from_pairs(rows: usize, cols: usize, pairs: &[(u32, u32)]) -> Result<Self> {
         let mut counts = vec![0usize; rows + 1];
@@ -68,44 +57,6 @@ impl Csr {
         }
         indices.truncate(write);
         let values = vec![1.0; write];
-        Ok(Csr {
-            rows,
-            cols,
-            indptr,
-            indices,
-            values,
-        })
-    }
-
-    /// Builds a matrix from raw parts, checking every invariant.
-    pub fn from_parts(
-        rows: usize,
-        cols: usize,
-        indptr: Vec<usize>,
-        indices: Vec<u32>,
-        values: Vec<f32>,
-    ) -> Result<Self> {
-        if indptr.len() != rows + 1 || indptr[0] != 0 || indptr[rows] != indices.len() {
-            return Err(Error::invalid("CSR row pointer does not match the matrix"));
-        }
-        if indices.len() != values.len() {
-            return Err(Error::invalid(
-                "CSR index and value arrays differ in length",
-            ));
-        }
-        for r in 0..rows {
-            if indptr[r] > indptr[r + 1] {
-                return Err(Error::invalid("CSR row pointer decreases"));
-            }
-            let row = &indices[indptr[r]..indptr[r + 1]];
-            if row.windows(2).any(|w| w[0] >= w[1])
-                || row.last().is_some_and(|&c| c as usize >= cols)
-            {
-                return Err(Error::invalid(
-                    "CSR column indices unsorted or out of range",
-                ));
-            }
-        }
         Ok(Csr {
             rows,
             cols,
@@ -326,14 +277,6 @@ impl Csr {
             }
         });
         Ok(out)
-    }
-
-    /// Sum of the squares of the row counts: the work of a Gram product.
-    pub fn gram_work(&self) -> usize {
-        self.indptr
-            .windows(2)
-            .map(|w| (w[1] - w[0]) * (w[1] - w[0]))
-            .sum()
     }
 }
 

@@ -226,7 +226,8 @@ impl Model {
             .unwrap_or_default())
     }
 
-    fn train_rows(&self, users: &[u32]) -> Csr {
+    /// The training rows of `users` (valid indices) as a `users.len() × I` matrix.
+    pub(crate) fn train_rows(&self, users: &[u32]) -> Csr {
         let pairs: Vec<(u32, u32)> = users
             .iter()
             .enumerate()
