@@ -176,7 +176,7 @@ test('info describes the training', async (t) => {
   t.true(info.seconds >= 0)
   t.deepEqual(
     info.stages.map((s) => s.stage),
-    ['svd', 'partition', 'admm', 'sparsify'],
+    ['svd', 'partition', 'gram', 'graph', 'factorize', 'admm', 'extract', 'sparsify'],
   )
   t.true(Object.isFrozen(info) && Object.isFrozen(info.stages))
   t.is(corml.info, info, 'computed once')

@@ -16,8 +16,10 @@
  * | `UNKNOWN_USER` | a user id is not in the training data |
  * | `UNKNOWN_ITEM` | an item id is not in the training data |
  * | `ABORTED` | the work was cancelled through its `AbortSignal` |
- * | `OUT_OF_MEMORY` | a step does not fit the memory budget (the message says what would) |
- * | `CUDA_UNAVAILABLE` | CUDA was requested explicitly but cannot be used |
+ * | `OUT_OF_MEMORY` | a step does not fit the host's memory (the message says what would) |
+ * | `OUT_OF_DEVICE_MEMORY` | a step does not fit the GPU's memory (the message says what would) |
+ * | `CUDA_UNAVAILABLE` | CUDA was requested explicitly but cannot be used (the message says why) |
+ * | `CUDA_ERROR` | a CUDA library call failed while the work ran on the GPU |
  * | `NUMERICAL_ERROR` | a numerical step failed, e.g. a matrix that should be positive definite is not |
  * | `INTERNAL` | a bug: please report it |
  *
@@ -37,7 +39,9 @@ export type CormlErrorCode =
   | 'UNKNOWN_ITEM'
   | 'ABORTED'
   | 'OUT_OF_MEMORY'
+  | 'OUT_OF_DEVICE_MEMORY'
   | 'CUDA_UNAVAILABLE'
+  | 'CUDA_ERROR'
   | 'NUMERICAL_ERROR'
   | 'INTERNAL'
 
@@ -50,7 +54,9 @@ const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
   'UNKNOWN_ITEM',
   'ABORTED',
   'OUT_OF_MEMORY',
+  'OUT_OF_DEVICE_MEMORY',
   'CUDA_UNAVAILABLE',
+  'CUDA_ERROR',
   'NUMERICAL_ERROR',
   'INTERNAL',
 ])

@@ -31,6 +31,8 @@ export function bindingVersion(): string {
   return nativeBindingVersion()
 }
 
+export { backendInfo } from './backend.js'
+export type { BackendInfo, CudaDevice, CudaLibrary } from './backend.js'
 export { CormlError, isCormlError } from './errors.js'
 export type { CormlErrorCode } from './errors.js'
 export { Dataset } from './dataset.js'
@@ -52,6 +54,7 @@ export type {
   DeviceOptions,
   EaseOptions,
   GfcfOptions,
+  Precision,
 } from './models.js'
 export { presets } from './presets.js'
 export type { CoRMLPreset } from './presets.js'

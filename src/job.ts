@@ -25,7 +25,8 @@ import { optionalFunction, optionalSignal } from './validate.js'
  */
 export interface Progress {
   /**
-   * The stage: `svd`, `partition`, `gram`, `factorize`, `admm`, `sparsify`, `done` (CoRML),
+   * The stage: `svd`, `partition`, then per part `gram`, `graph`, `factorize`, `admm`,
+   * `extract`, then `sparsify`, `done` (CoRML),
    * `gram`, `inverse`, `done` (EASE), `svd`, `done` (GF-CF) or `score` (evaluation).
    */
   readonly stage: string

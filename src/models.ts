@@ -32,6 +32,19 @@ import {
 export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`
 
 /**
+ * Arithmetic of CoRML's large dense products on a GPU: `'fp32'` (IEEE single precision, the
+ * default) or `'tf32'` (TensorFloat-32 tensor-core products with fp32 accumulation: several times
+ * faster on Ampere and newer GPUs, at a small accuracy cost measured in `docs/cuda.md`). The CPU
+ * always computes in fp32 and ignores it.
+ *
+ * @example
+ * ```ts
+ * const model = await CoRML.fit(train, { ...presets.ml20m, device: 'cuda', precision: 'tf32' })
+ * ```
+ */
+export type Precision = 'fp32' | 'tf32'
+
+/**
  * Options of the dense solvers (CoRML and EASE).
  *
  * @example
@@ -40,11 +53,16 @@ export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`
  * ```
  */
 export interface DeviceOptions {
-  /** Where the dense work runs. Default `'auto'`. */
+  /**
+   * Where the dense work runs. Default `'auto'`: the first CUDA device when a driver, the CUDA
+   * libraries and a device are all present, else the CPU (with a one-time process warning,
+   * code `CORML_CUDA_FALLBACK`, when a driver is present but CUDA cannot be used).
+   */
   device?: Device
   /**
    * Bytes the dense work may use. Default: the memory free on the device now. A step that needs
-   * more rejects with `OUT_OF_MEMORY` before it starts, saying what would fit.
+   * more rejects with `OUT_OF_MEMORY` (host) or `OUT_OF_DEVICE_MEMORY` (GPU) before it starts,
+   * saying what would fit.
    */
   memoryBudget?: number
 }
@@ -95,7 +113,10 @@ export interface CoRMLHyperparameters {
  * const options: CoRMLOptions = { ...presets.gowalla, device: 'auto', onProgress: (p) => console.log(p.stage) }
  * ```
  */
-export interface CoRMLOptions extends CoRMLHyperparameters, DeviceOptions, LongWorkOptions {}
+export interface CoRMLOptions extends CoRMLHyperparameters, DeviceOptions, LongWorkOptions {
+  /** Arithmetic of the large products on a GPU. Default `'fp32'`. */
+  precision?: Precision
+}
 
 /**
  * Options of {@link EASE.fit}.
@@ -139,7 +160,14 @@ const CORML_REAL = [
   'partitionRatio',
 ] as const
 const CORML_INTEGER = ['eigenvectors', 'admmIterations', 'seed'] as const
-const CORML_OPTIONS = [...CORML_REAL, ...CORML_INTEGER, 'sparseApprox', ...DEVICE, ...LONG_WORK]
+const CORML_OPTIONS = [
+  ...CORML_REAL,
+  ...CORML_INTEGER,
+  'sparseApprox',
+  'precision',
+  ...DEVICE,
+  ...LONG_WORK,
+]
 
 function deviceOptions(o: Record<string, unknown>): { device?: string; memoryBudget?: number } {
   const out: { device?: string; memoryBudget?: number } = {}
@@ -163,7 +191,26 @@ function cormlOptions(o: Record<string, unknown>): NativeCormlOptions {
   }
   const sparseApprox = optionalBoolean(o.sparseApprox, 'sparseApprox')
   if (sparseApprox !== undefined) out.sparseApprox = sparseApprox
+  const precision = optionalString(o.precision, 'precision')
+  if (precision !== undefined) out.precision = precision
   return { ...(out as NativeCormlOptions), ...deviceOptions(o) }
+}
+
+let fallbackWarned = false
+
+/**
+ * Emits, once per process, why device `'auto'` ran on the CPU on a machine with an NVIDIA driver
+ * (a machine without one is an ordinary CPU machine and gets no warning).
+ */
+function warnOnDeviceFallback(native: NativeModel): NativeModel {
+  const reason = native.info().deviceFallback
+  if (!fallbackWarned && typeof reason === 'string') {
+    fallbackWarned = true
+    process.emitWarning(`corml-native: device 'auto' is running on the CPU: ${reason}`, {
+      code: 'CORML_CUDA_FALLBACK',
+    })
+  }
+  return native
 }
 
 /**
@@ -193,8 +240,10 @@ export class CoRML extends Recommender {
    * Trains CoRML on `train`, off the main thread.
    *
    * Rejects with `INVALID_ARGUMENT` (an option of the wrong type or out of range), `EMPTY_DATA`,
-   * `CUDA_UNAVAILABLE`, `OUT_OF_MEMORY` (a part does not fit `memoryBudget`; the message names a
-   * `partitionRatio` that would), `NUMERICAL_ERROR` or `ABORTED`.
+   * `CUDA_UNAVAILABLE` (`device: 'cuda'` and no usable GPU; the message says why),
+   * `OUT_OF_MEMORY` / `OUT_OF_DEVICE_MEMORY` (a part does not fit the host's or the GPU's memory;
+   * the message names a `partitionRatio` that would), `CUDA_ERROR`, `NUMERICAL_ERROR` or
+   * `ABORTED`.
    *
    * @example
    * ```ts
@@ -207,7 +256,7 @@ export class CoRML extends Recommender {
     const data = nativeDataset(train, 'train')
     const params = cormlOptions(o)
     return runLongWork(o, async (progress, cancel) => {
-      return new CoRML(await fitCorml(data, params, progress, cancel))
+      return new CoRML(warnOnDeviceFallback(await fitCorml(data, params, progress, cancel)))
     })
   }
 }
@@ -244,7 +293,7 @@ export class EASE extends Recommender {
       ...deviceOptions(o),
     }
     return runLongWork(o, async (progress, cancel) => {
-      return new EASE(await fitEase(data, params, progress, cancel))
+      return new EASE(warnOnDeviceFallback(await fitEase(data, params, progress, cancel)))
     })
   }
 }

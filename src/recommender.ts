@@ -84,8 +84,18 @@ export interface RecommendOptions {
 export interface ModelInfo {
   /** `'corml'`, `'ease'` or `'gfcf'`. */
   readonly algorithm: Algorithm
-  /** The backend that ran the dense work, e.g. `'cpu (8 threads)'`. */
+  /**
+   * The backend that ran the dense work, e.g. `'cpu (8 threads)'` or
+   * `'cuda:0 (NVIDIA H200, 139.8 GB, fp32)'`.
+   */
   readonly backend: string
+  /** Why device `'auto'` ran on the CPU although an NVIDIA driver is present. */
+  readonly deviceFallback?: string
+  /**
+   * Floating-point operations of CoRML's ADMM products (0 for EASE and GF-CF): divided by the
+   * `admm` stage's seconds, the loop's achieved rate.
+   */
+  readonly admmFlops: number
   /** Item counts of the parts solved (one part when not partitioned). */
   readonly partSizes: readonly number[]
   /** Stored entries of the item-item matrix (CoRML: after the sparse approximation). */

@@ -73,6 +73,17 @@ impl Dense {
         Dense { rows, cols, data }
     }
 
+    /// Wraps column-major data; `data` must hold `rows × cols` entries.
+    pub fn from_col_major(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self> {
+        if data.len() != rows * cols {
+            return Err(Error::invalid(format!(
+                "{} entries for a {rows} × {cols} matrix",
+                data.len()
+            )));
+        }
+        Ok(Dense { rows, cols, data })
+    }
+
     /// Copies row-major data into a new matrix.
     pub fn from_row_major(rows: usize, cols: usize, data: &[f32]) -> Result<Self> {
         let mut out = Dense::zeros(rows, cols)?;

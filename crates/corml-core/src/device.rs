@@ -1,4 +1,5 @@
-//! Where dense work runs: the `Device` a caller asks for and what it resolves to.
+//! Where dense work runs: the [`Device`] a caller asks for, the [`Precision`] of its products,
+//! and [`cuda_info`], the run-time probe of what CUDA this process can use.
 
 use std::fmt;
 use std::str::FromStr;
@@ -49,6 +50,89 @@ impl fmt::Display for Device {
     }
 }
 
+/// The arithmetic of the large dense products.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// IEEE single precision throughout.
+    #[default]
+    Fp32,
+    /// TensorFloat-32 tensor-core products on GPUs that have them (10-bit mantissa inputs,
+    /// fp32 accumulation); elementwise steps stay fp32. The CPU ignores it and computes in fp32.
+    Tf32,
+}
+
+impl FromStr for Precision {
+    type Err = Error;
+
+    /// Parses `fp32` or `tf32`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "fp32" => Ok(Precision::Fp32),
+            "tf32" => Ok(Precision::Tf32),
+            _ => Err(Error::invalid(format!(
+                "precision `{s}` is not one of 'fp32', 'tf32'"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::Fp32 => "fp32",
+            Precision::Tf32 => "tf32",
+        })
+    }
+}
+
+/// One CUDA library the backend loads at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CudaLibrary {
+    /// Its short name (`cuda`, `cublas`, `cusolver`, `nvrtc`).
+    pub name: &'static str,
+    /// Whether it could be loaded.
+    pub found: bool,
+    /// The directory it was preloaded from, when it was not on the loader's default path.
+    pub directory: Option<String>,
+}
+
+/// One CUDA device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CudaDevice {
+    /// Its ordinal (`cuda:N`).
+    pub ordinal: usize,
+    /// Its name, e.g. `NVIDIA H200`.
+    pub name: String,
+    /// Compute capability `(major, minor)`.
+    pub compute_capability: (i32, i32),
+    /// Total memory in bytes.
+    pub total_memory: u64,
+}
+
+/// What the CUDA probe found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CudaInfo {
+    /// Whether this build has the CUDA backend at all.
+    pub compiled: bool,
+    /// Whether `cuda:0` can be used (driver, libraries and a device all present).
+    pub available: bool,
+    /// Why CUDA cannot be used, when it cannot.
+    pub reason: Option<String>,
+    /// Whether an NVIDIA driver library was found (no driver means a CPU-only machine, not a fault).
+    pub driver_found: bool,
+    /// The CUDA version the driver supports, e.g. `(13, 0)`.
+    pub driver_version: Option<(i32, i32)>,
+    /// The libraries looked for.
+    pub libraries: Vec<CudaLibrary>,
+    /// The devices the driver reports.
+    pub devices: Vec<CudaDevice>,
+}
+
+/// Probes the CUDA driver, libraries and devices; never panics, and never creates a context.
+pub fn cuda_info() -> CudaInfo {
+    crate::backend::cuda::probe()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +145,12 @@ mod tests {
         assert_eq!("cuda:3".parse::<Device>().unwrap(), Device::Cuda(3));
         assert!("gpu".parse::<Device>().is_err());
         assert!("cuda:x".parse::<Device>().is_err());
+    }
+
+    #[test]
+    fn parses_precisions() {
+        assert_eq!("fp32".parse::<Precision>().unwrap(), Precision::Fp32);
+        assert_eq!("tf32".parse::<Precision>().unwrap(), Precision::Tf32);
+        assert!("fp16".parse::<Precision>().is_err());
     }
 }

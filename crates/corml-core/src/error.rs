@@ -19,10 +19,14 @@ pub enum ErrorCode {
     UnknownItem,
     /// The work was cancelled through its cancel token (an `AbortSignal` in JavaScript).
     Aborted,
-    /// A part of the problem does not fit in the memory of the machine or device.
+    /// A part of the problem does not fit in the host's memory.
     OutOfMemory,
+    /// A part of the problem does not fit in the GPU's memory.
+    OutOfDeviceMemory,
     /// CUDA was asked for but cannot be used.
     CudaUnavailable,
+    /// A CUDA call failed while the work ran on the GPU.
+    CudaError,
     /// A numerical step failed (for instance a matrix that should be positive definite is not).
     NumericalError,
 }
@@ -39,7 +43,9 @@ impl ErrorCode {
             ErrorCode::UnknownItem => "UNKNOWN_ITEM",
             ErrorCode::Aborted => "ABORTED",
             ErrorCode::OutOfMemory => "OUT_OF_MEMORY",
+            ErrorCode::OutOfDeviceMemory => "OUT_OF_DEVICE_MEMORY",
             ErrorCode::CudaUnavailable => "CUDA_UNAVAILABLE",
+            ErrorCode::CudaError => "CUDA_ERROR",
             ErrorCode::NumericalError => "NUMERICAL_ERROR",
         }
     }
@@ -84,9 +90,15 @@ pub enum Error {
     /// Not enough memory for a step; the message says how much is needed and what would fit.
     #[error("{0}")]
     OutOfMemory(String),
+    /// Not enough GPU memory for a step; the message says how much is needed and what would fit.
+    #[error("{0}")]
+    OutOfDeviceMemory(String),
     /// CUDA was requested explicitly but cannot be used.
     #[error("CUDA is not available: {0}")]
     CudaUnavailable(String),
+    /// A CUDA library call failed during the work.
+    #[error("CUDA error: {0}")]
+    Cuda(String),
     /// A numerical failure, such as a failed Cholesky factorization.
     #[error("{0}")]
     Numerical(String),
@@ -104,7 +116,9 @@ impl Error {
             Error::UnknownItem(_) => ErrorCode::UnknownItem,
             Error::Aborted(_) => ErrorCode::Aborted,
             Error::OutOfMemory(_) => ErrorCode::OutOfMemory,
+            Error::OutOfDeviceMemory(_) => ErrorCode::OutOfDeviceMemory,
             Error::CudaUnavailable(_) => ErrorCode::CudaUnavailable,
+            Error::Cuda(_) => ErrorCode::CudaError,
             Error::Numerical(_) => ErrorCode::NumericalError,
         }
     }

@@ -30,8 +30,9 @@ pub mod partition;
 pub mod progress;
 pub mod sparse;
 pub mod svd;
+pub mod synthetic;
 
-pub use device::Device;
+pub use device::{Device, Precision};
 pub use error::{Error, ErrorCode, Result};
 
 /// The version of this crate (and of the model files it writes).

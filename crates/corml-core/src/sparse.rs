@@ -5,6 +5,9 @@ use rayon::prelude::*;
 use crate::dense::Dense;
 use crate::error::{Error, Result};
 
+/// Columns of the dense operand handled together by [`Csr::matmul_rows`].
+pub const COLUMN_BLOCK: usize = 128;
+
 /// A sparse matrix in compressed sparse row form with `f32` values.
 ///
 /// Column indices within a row are sorted and unique.
@@ -243,22 +246,67 @@ impl Csr {
             "sparse-dense product: inner dimensions differ"
         );
         let q = b.cols();
-        // Work row-major so each stored entry adds one contiguous row of `b`.
-        let b_rows = b.to_row_major()?;
-        let mut out_rows = crate::dense::try_vec(self.rows * q)?;
-        out_rows
-            .par_chunks_mut(q.max(1))
+        let out_rows = self.matmul_rows(&b.to_row_major()?, q)?;
+        Dense::from_row_major(self.rows, q, &out_rows)
+    }
+
+    /// `self · B` with `B` (`cols × q`) and the result (`rows × q`) both row-major.
+    ///
+    /// Each stored entry adds a row of `B` to a row of the result. `B` is usually far larger than
+    /// the caches, so the columns are taken in blocks of [`COLUMN_BLOCK`]: a block of `B` is
+    /// then reused from cache by every row of the product instead of streamed from memory.
+    pub fn matmul_rows(&self, b_rows: &[f32], q: usize) -> Result<Vec<f32>> {
+        assert_eq!(
+            b_rows.len(),
+            self.cols * q,
+            "sparse-dense product: inner dimensions differ"
+        );
+        let mut out = crate::dense::try_vec(self.rows * q)?;
+        if q == 0 {
+            return Ok(out);
+        }
+        // Rows per task: enough work per task, and a task's output rows stay in cache per block.
+        let rows_per_task = (4096 / q.min(4096)).clamp(16, 256);
+        out.par_chunks_mut(q * rows_per_task)
             .enumerate()
-            .for_each(|(r, out)| {
-                for k in self.indptr[r]..self.indptr[r + 1] {
-                    let v = self.values[k];
-                    let src = &b_rows[self.indices[k] as usize * q..][..q];
-                    for (o, s) in out.iter_mut().zip(src) {
-                        *o += v * s;
+            .for_each(|(task, out)| {
+                let first = task * rows_per_task;
+                let mut start = 0;
+                while start < q {
+                    let width = COLUMN_BLOCK.min(q - start);
+                    for (local, out) in out.chunks_mut(q).enumerate() {
+                        let r = first + local;
+                        let out = &mut out[start..start + width];
+                        let row =
+                            |k: usize| &b_rows[self.indices[k] as usize * q + start..][..width];
+                        let (lo, hi) = (self.indptr[r], self.indptr[r + 1]);
+                        // Four entries per pass over the output row: a quarter of its loads
+                        // and stores.
+                        let mut k = lo;
+                        while k + 4 <= hi {
+                            let (v0, v1, v2, v3) = (
+                                self.values[k],
+                                self.values[k + 1],
+                                self.values[k + 2],
+                                self.values[k + 3],
+                            );
+                            let (s0, s1, s2, s3) = (row(k), row(k + 1), row(k + 2), row(k + 3));
+                            for c in 0..width {
+                                out[c] += v0 * s0[c] + v1 * s1[c] + v2 * s2[c] + v3 * s3[c];
+                            }
+                            k += 4;
+                        }
+                        for k in k..hi {
+                            let (v, src) = (self.values[k], row(k));
+                            for (o, s) in out.iter_mut().zip(src) {
+                                *o += v * s;
+                            }
+                        }
                     }
+                    start += width;
                 }
             });
-        Dense::from_row_major(self.rows, q, &out_rows)
+        Ok(out)
     }
 
     /// Dense Gram matrix `selfᵀ · diag(w) · self` (`cols × cols`), `w` defaulting to ones.

@@ -44,59 +44,75 @@ impl SvdOptions {
     }
 }
 
-fn to_dense(m: MatRef<'_, f32>) -> Result<Dense> {
-    let mut out = Dense::zeros(m.nrows(), m.ncols())?;
-    for j in 0..m.ncols() {
-        for (i, x) in out.col_mut(j).iter_mut().enumerate() {
-            *x = m[(i, j)];
+/// An orthonormal basis of the columns of the row-major `rows × q` matrix `y`, row-major
+/// (thin Householder QR).
+fn orthonormalize_rows(y: &[f32], rows: usize, q: usize) -> Result<Vec<f32>> {
+    let dense = Dense::from_row_major(rows, q, y)?;
+    let basis: Mat<f32> = dense.as_ref().qr().compute_thin_Q();
+    let mut out = crate::dense::try_vec(rows * q)?;
+    for (i, row) in out.chunks_mut(q.max(1)).enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = basis[(i, j)];
         }
     }
     Ok(out)
 }
 
-/// An orthonormal basis of the column space of `y` (thin Householder QR).
-fn orthonormalize(y: &Dense) -> Result<Dense> {
-    let q: Mat<f32> = y.as_ref().qr().compute_thin_Q();
-    to_dense(q.as_ref())
-}
-
 /// Top right singular vectors of `a` (with `at = aᵀ`), by randomized subspace iteration.
+///
+/// The subspace is SPEC.md's: `span((AᵀA)^(p+1) Ω)` for `p` power iterations and a Gaussian `Ω`
+/// of `q` columns, which is what Halko–Martinsson–Tropp's scheme spans after `A Ω` and `p`
+/// rounds of `Aᵀ`, `A`. It is built on the item side only: every round multiplies by `A` and
+/// `Aᵀ` and orthonormalizes the `cols × q` result, so the tall `rows × q` matrices are never
+/// factored. The vectors are then the Rayleigh–Ritz ones: with `Y = A Q`, the eigenvectors of
+/// `YᵀY` rotate `Q` onto the singular directions. All `rows × q` and `cols × q` work is row-major.
 ///
 /// The rank and subspace are clamped to the smaller dimension of `a`.
 pub fn randomized_svd(a: &Csr, at: &Csr, opts: SvdOptions, ctl: &Control) -> Result<TruncatedSvd> {
-    let min_dim = a.rows().min(a.cols());
-    if min_dim == 0 {
+    let (m, n) = (a.rows(), a.cols());
+    if m.min(n) == 0 {
         return Err(Error::EmptyData(
             "cannot take the SVD of an empty matrix".into(),
         ));
     }
-    let q = opts.oversampled.max(opts.rank).min(min_dim);
+    let q = opts.oversampled.max(opts.rank).min(m.min(n));
     let k = opts.rank.min(q);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let omega = Dense::from_fn(a.cols(), q, |_, _| StandardNormal.sample(&mut rng));
-    let mut basis = orthonormalize(&a.matmul_dense(&omega)?)?;
-    for _ in 0..opts.power_iterations {
+    let mut z = crate::dense::try_vec(n * q)?;
+    z.iter_mut()
+        .for_each(|x| *x = StandardNormal.sample(&mut rng));
+    let mut basis = orthonormalize_rows(&z, n, q)?;
+    for _ in 0..=opts.power_iterations {
         ctl.check()?;
-        let right = orthonormalize(&at.matmul_dense(&basis)?)?;
-        basis = orthonormalize(&a.matmul_dense(&right)?)?;
+        let y = a.matmul_rows(&basis, q)?;
+        z = at.matmul_rows(&y, q)?;
+        basis = orthonormalize_rows(&z, n, q)?;
     }
     ctl.check()?;
-    // Bᵀ = Aᵀ Q (cols × q); its left singular vectors are A's right singular vectors.
-    let bt = at.matmul_dense(&basis)?;
-    let svd = bt
-        .as_ref()
-        .thin_svd()
+    // Rayleigh–Ritz: YᵀY = Qᵀ AᵀA Q (q × q); a row-major `Y` is the column-major `Yᵀ`.
+    let y = a.matmul_rows(&basis, q)?;
+    let yt = MatRef::from_column_major_slice(&y, q, m);
+    let gram: Mat<f32> = yt * yt.transpose();
+    let eig = gram
+        .self_adjoint_eigen(faer::Side::Lower)
         .map_err(|e| Error::Numerical(format!("the SVD did not converge: {e:?}")))?;
-    let (u, s) = (svd.U(), svd.S().column_vector());
-    let mut order: Vec<usize> = (0..s.nrows()).collect();
-    order.sort_by(|&x, &y| s[y].total_cmp(&s[x]));
-    let mut vectors = Dense::zeros(a.cols(), k)?;
+    let (w, lambda) = (eig.U(), eig.S().column_vector());
+    let mut order: Vec<usize> = (0..q).collect();
+    order.sort_by(|&x, &y| lambda[y].total_cmp(&lambda[x]));
+    let qt = MatRef::from_column_major_slice(&basis, q, n);
+    let mut top = Mat::<f32>::zeros(q, k);
     for (j, &src) in order.iter().take(k).enumerate() {
-        for (i, x) in vectors.col_mut(j).iter_mut().enumerate() {
-            *x = u[(i, src)];
+        for i in 0..q {
+            top[(i, j)] = w[(i, src)];
         }
     }
-    let values = order.iter().take(k).map(|&j| s[j]).collect();
+    let v: Mat<f32> = qt.transpose() * &top;
+    let vectors = Dense::from_fn(n, k, |i, j| v[(i, j)]);
+    let values = order
+        .iter()
+        .take(k)
+        .map(|&j| lambda[j].max(0.0).sqrt())
+        .collect();
     Ok(TruncatedSvd { values, vectors })
 }
 

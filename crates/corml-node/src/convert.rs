@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use corml_core::dataset::IdMap;
-use corml_core::Device;
+use corml_core::{Device, Precision};
 
 use crate::error::{from_core, invalid_argument, Result};
 
@@ -58,6 +58,11 @@ pub fn real(name: &str, value: Option<f64>, default: f32) -> Result<f32> {
 /// `'auto'`, `'cpu'`, `'cuda'` or `'cuda:N'`; `None` is `'auto'`.
 pub fn device(value: Option<&str>) -> Result<Device> {
     value.map_or(Ok(Device::Auto), |s| s.parse().map_err(from_core))
+}
+
+/// `'fp32'` or `'tf32'`; `None` is `'fp32'`.
+pub fn precision(value: Option<&str>) -> Result<Precision> {
+    value.map_or(Ok(Precision::Fp32), |s| s.parse().map_err(from_core))
 }
 
 /// A memory budget in bytes: a finite number ≥ 1 (fractions are rounded down).

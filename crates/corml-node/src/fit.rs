@@ -9,7 +9,7 @@ use napi::{Status, Task};
 use napi_derive::napi;
 
 use crate::cancel::CancelToken;
-use crate::convert::{count, device, integer_or, memory_budget, real};
+use crate::convert::{count, device, integer_or, memory_budget, precision, real};
 use crate::dataset::NativeDataset;
 use crate::error::{from_core, Result};
 use crate::model::NativeModel;
@@ -42,8 +42,12 @@ pub struct CormlOptions {
     pub sparse_approx: Option<bool>,
     /// Seed of the randomized SVDs, an integer ≥ 0; default 2026.
     pub seed: Option<f64>,
-    /// `'auto'` (default), `'cpu'`, `'cuda'` or `'cuda:N'`.
+    /// `'auto'` (default: the first CUDA device when one is usable, else the CPU), `'cpu'`,
+    /// `'cuda'` or `'cuda:N'`.
     pub device: Option<String>,
+    /// Arithmetic of the large products on a GPU: `'fp32'` (default) or `'tf32'` (tensor
+    /// cores; faster, with a small accuracy cost). The CPU always computes in fp32.
+    pub precision: Option<String>,
     /// Bytes the dense work may use; default: what the backend reports free.
     pub memory_budget: Option<f64>,
 }
@@ -73,6 +77,7 @@ impl CormlOptions {
             sparse_approx: self.sparse_approx.unwrap_or(d.sparse_approx),
             seed: integer_or("seed", self.seed, 0, d.seed)?,
             device: device(self.device.as_deref())?,
+            precision: precision(self.precision.as_deref())?,
             memory_budget: memory_budget(self.memory_budget)?,
         })
     }
@@ -164,8 +169,10 @@ fn fit_task(
 /// Trains CoRML on `dataset`.
 ///
 /// Rejects with `INVALID_ARGUMENT` (a hyperparameter out of range), `EMPTY_DATA`,
-/// `CUDA_UNAVAILABLE`, `OUT_OF_MEMORY` (a part does not fit the memory budget; the message names
-/// a `partitionRatio` that would), `NUMERICAL_ERROR` or `ABORTED` (after `cancel.cancel()`).
+/// `CUDA_UNAVAILABLE` (`'cuda'` asked for and not usable; the message says why),
+/// `OUT_OF_MEMORY` / `OUT_OF_DEVICE_MEMORY` (a part does not fit the host's or the GPU's memory;
+/// the message names a `partitionRatio` that would), `CUDA_ERROR`, `NUMERICAL_ERROR` or `ABORTED`
+/// (after `cancel.cancel()`).
 #[napi]
 pub fn fit_corml(
     dataset: &NativeDataset,

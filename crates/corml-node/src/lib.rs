@@ -11,7 +11,7 @@
 //! model.recommend('b', 10, true) // [{ item: 'y', score: ... }]
 //! ```
 //!
-//! One file per concept: [`dataset`] (data and readers), [`fit`] (training), [`model`]
+//! One file per concept: [`backend`] (what can compute), [`dataset`] (data and readers), [`fit`] (training), [`model`]
 //! (recommendation), [`evaluate`] (metrics), [`cancel`] and [`progress`] (the plumbing of long
 //! work), [`task`] (the shared `AsyncTask` body), [`convert`] (checked JS → core conversions) and
 //! [`error`].
@@ -42,6 +42,7 @@
 //! the Node-API symbols, which only exist inside a running `node`. Its behaviour is tested
 //! from JavaScript in `__test__/`; model logic is tested in `corml-core`.
 
+pub mod backend;
 pub mod cancel;
 pub mod convert;
 pub mod dataset;

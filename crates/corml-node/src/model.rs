@@ -47,8 +47,14 @@ pub struct StageInfo {
 pub struct ModelInfo {
     /// `corml`, `ease` or `gfcf`.
     pub algorithm: String,
-    /// The backend that ran the dense work, e.g. `cpu (2 threads)`.
+    /// The backend that ran the dense work, e.g. `cpu (2 threads)` or
+    /// `cuda:0 (NVIDIA H200, 139.8 GB, fp32)`.
     pub backend: String,
+    /// Why device `'auto'` ran on the CPU although an NVIDIA driver is present.
+    pub device_fallback: Option<String>,
+    /// Floating-point operations of CoRML's ADMM products (0 for the other models); divided by
+    /// the `admm` stage's seconds, the loop's achieved rate.
+    pub admm_flops: f64,
     /// Item counts of the parts solved (one part when not partitioned).
     pub part_sizes: Vec<u32>,
     /// Stored entries of the item-item matrix (CoRML: after the sparse approximation).
@@ -147,6 +153,8 @@ impl NativeModel {
         ModelInfo {
             algorithm: self.inner.algorithm().name().to_owned(),
             backend: info.backend.clone(),
+            device_fallback: info.device_fallback.clone(),
+            admm_flops: info.admm_flops,
             part_sizes: info.part_sizes.iter().map(|&n| n as u32).collect(),
             nnz: info.nnz as f64,
             seconds: info.seconds,

@@ -31,6 +31,11 @@ impl CpuBackend {
     pub fn new() -> Self {
         CpuBackend
     }
+
+    /// Threads the CPU backend computes with (rayon's global pool; `RAYON_NUM_THREADS` sets it).
+    pub fn threads() -> usize {
+        rayon::current_num_threads()
+    }
 }
 
 fn par() -> Par {
@@ -49,7 +54,7 @@ impl Backend for CpuBackend {
     type Matrix = Dense;
 
     fn describe(&self) -> String {
-        format!("cpu ({} threads)", rayon::current_num_threads())
+        format!("cpu ({} threads)", Self::threads())
     }
 
     fn memory_budget(&self) -> u64 {
@@ -191,40 +196,37 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn admm_zero_diagonal(&self, h: &mut Dense, b: &Dense, ainv: &Dense) -> Result<()> {
-        h.par_cols_mut().for_each(|(j, col)| {
-            let (bc, ac) = (b.col(j), ainv.col(j));
-            let ell = (col[j] + bc[j]) / (ac[j] + 1e-10);
-            for ((x, &bb), &aa) in col.iter_mut().zip(bc).zip(ac) {
-                *x = *x + bb - ell * aa;
-            }
-        });
-        Ok(())
-    }
-
-    fn admm_project(
+    fn admm_step(
         &self,
-        h: &Dense,
+        h: &mut Dense,
+        b: &Dense,
+        ainv: &Dense,
         gamma: &mut Dense,
         s: &mut Dense,
         rho: f32,
         next_rhs: bool,
     ) -> Result<()> {
         let n = h.rows();
-        let (g, sp) = (
+        let ell: Vec<f32> = (0..n)
+            .map(|j| (h.get(j, j) + b.get(j, j)) / (ainv.get(j, j) + 1e-10))
+            .collect();
+        let (hp, g, sp) = (
+            SharedMut(h.data_mut().as_mut_ptr()),
             SharedMut(gamma.data_mut().as_mut_ptr()),
             SharedMut(s.data_mut().as_mut_ptr()),
         );
-        let hd = h.data();
+        let (bd, ad) = (b.data(), ainv.data());
         par_upper_pairs(n, |i, j| {
-            let (g, sp) = (g, sp);
+            let (hp, g, sp) = (hp, g, sp);
             let (ij, ji) = (j * n + i, i * n + j);
             // SAFETY: `par_upper_pairs` gives each unordered pair {i, j} to one task only, and both
-            // indices are < n², the length of `gamma` and `s`.
+            // indices are < n², the length of `h`, `gamma` and `s`.
             unsafe {
+                let hij = *hp.0.add(ij) + bd[ij] - ell[j] * ad[ij];
+                let hji = *hp.0.add(ji) + bd[ji] - ell[i] * ad[ji];
                 let (gij, gji) = (*g.0.add(ij), *g.0.add(ji));
-                let sv = (0.5 * (hd[ij] + gij + hd[ji] + gji)).max(0.0);
-                let (gij, gji) = (gij + hd[ij] - sv, gji + hd[ji] - sv);
+                let sv = (0.5 * ((hij + gij) + (hji + gji))).max(0.0);
+                let (gij, gji) = (gij + hij - sv, gji + hji - sv);
                 *g.0.add(ij) = gij;
                 *g.0.add(ji) = gji;
                 if next_rhs {
@@ -233,6 +235,8 @@ impl Backend for CpuBackend {
                 } else {
                     *sp.0.add(ij) = sv;
                     *sp.0.add(ji) = sv;
+                    *hp.0.add(ij) = hij;
+                    *hp.0.add(ji) = hji;
                 }
             }
         });

@@ -1,15 +1,20 @@
 //! The seam between the models and the hardware: every dense n × n operation of the solvers goes
 //! through [`Backend`]. The model code never knows which backend runs it.
 //!
-//! [`cpu::CpuBackend`] is always available. [`cuda`] is a stand-in with the same names that reports
-//! `CUDA_UNAVAILABLE` until the CUDA backend is compiled in (cargo feature `cuda`).
+//! [`cpu::CpuBackend`] is always available. [`cuda::CudaBackend`] runs the same operations on an
+//! NVIDIA GPU through cuBLAS, cuSOLVER and NVRTC-compiled kernels (cargo feature `cuda`); without
+//! the feature, a stand-in module with the same names reports `CUDA_UNAVAILABLE`.
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+#[cfg(not(feature = "cuda"))]
+#[path = "cuda_stub.rs"]
 pub mod cuda;
 
 use crate::dense::Dense;
-use crate::device::Device;
-use crate::error::Result;
+use crate::device::{Device, Precision};
+use crate::error::{Error, Result};
 use crate::progress::Control;
 
 /// Dense operations on matrices that live on one device.
@@ -22,6 +27,18 @@ pub trait Backend: Sync {
 
     /// Bytes of memory this backend can use for dense matrices now.
     fn memory_budget(&self) -> u64;
+
+    /// The error for work that does not fit this backend's memory (`OUT_OF_MEMORY` on the host,
+    /// `OUT_OF_DEVICE_MEMORY` on a GPU).
+    fn out_of_memory(&self, message: String) -> Error {
+        Error::OutOfMemory(message)
+    }
+
+    /// Waits until all work queued on the device has finished (a no-op on the CPU), so that wall
+    /// time measured around a call covers the work.
+    fn synchronize(&self) -> Result<()> {
+        Ok(())
+    }
 
     /// Moves a host matrix to the device.
     fn upload(&self, m: Dense) -> Result<Self::Matrix>;
@@ -58,21 +75,21 @@ pub trait Backend: Sync {
     /// (the graph-filter term `Gp` of SPEC.md from `V_P V_Pᵀ`).
     fn hollow_clamp_scale(&self, m: &mut Self::Matrix, left: &[f32], right: &[f32]) -> Result<()>;
 
-    /// The ADMM H-step after `h = Ainv · X`: `h ← h + b`, then
-    /// `h ← h − Ainv · diag(ℓ)` with `ℓ_j = h_jj / (Ainv_jj + 1e-10)`, so `diag(h) = 0`.
-    fn admm_zero_diagonal(
+    /// One ADMM iteration after `h = Ainv · X` (SPEC.md step 4), in one pass over the pairs
+    /// `(i, j)`, `(j, i)`:
+    /// 1. the diagonal correction `H = h + b − Ainv · diag(ℓ)` with `ℓ_j = (h_jj + b_jj) / (Ainv_jj + 1e-10)`,
+    ///    so `diag(H) = 0`;
+    /// 2. `S = max(0, (M + Mᵀ)/2)` with `M = H + Γ`, then `Γ ← Γ + H − S`.
+    ///
+    /// When `next_rhs`, `s` receives `rho · (S − Γ)` (the next iteration's right-hand side) and `h`
+    /// is left for the next product to overwrite; on the last iteration (`!next_rhs`) `s` receives
+    /// `S` and `h` the corrected `H`.
+    #[allow(clippy::too_many_arguments)]
+    fn admm_step(
         &self,
         h: &mut Self::Matrix,
         b: &Self::Matrix,
         ainv: &Self::Matrix,
-    ) -> Result<()>;
-
-    /// The ADMM S- and Γ-steps: `S = max(0, (M + Mᵀ)/2)` with `M = h + Γ`, then `Γ ← Γ + h − S`.
-    /// Writes `rho · (S − Γ)` (the next iteration's right-hand side) into `s` when `next_rhs`,
-    /// else `S` itself.
-    fn admm_project(
-        &self,
-        h: &Self::Matrix,
         gamma: &mut Self::Matrix,
         s: &mut Self::Matrix,
         rho: f32,
@@ -88,16 +105,46 @@ pub enum Resolved {
     Cuda(cuda::CudaBackend),
 }
 
-/// Resolves a requested device: `Auto` takes CUDA when it is usable, else the CPU;
-/// an explicit `Cuda` fails with `CUDA_UNAVAILABLE` and the probe's reason.
-pub fn resolve(device: Device) -> Result<Resolved> {
+/// A resolved backend and, when `auto` fell back to the CPU on a machine that has an NVIDIA
+/// driver, why it did (callers surface it once as a warning).
+pub struct Selection {
+    /// The backend to run on.
+    pub backend: Resolved,
+    /// Why `auto` did not take the GPU, when that deserves a warning.
+    pub fallback: Option<String>,
+}
+
+/// Resolves a requested device: `Auto` takes `cuda:0` when it is usable, else the CPU; an explicit
+/// `Cuda(n)` fails with `CUDA_UNAVAILABLE` and the probe's reason.
+pub fn resolve(device: Device, precision: Precision) -> Result<Selection> {
+    let cpu = |fallback| Selection {
+        backend: Resolved::Cpu(cpu::CpuBackend::new()),
+        fallback,
+    };
     match device {
-        Device::Cpu => Ok(Resolved::Cpu(cpu::CpuBackend::new())),
-        Device::Cuda(ordinal) => Ok(Resolved::Cuda(cuda::CudaBackend::new(ordinal)?)),
-        Device::Auto => match cuda::CudaBackend::new(0) {
-            Ok(b) => Ok(Resolved::Cuda(b)),
-            Err(_) => Ok(Resolved::Cpu(cpu::CpuBackend::new())),
-        },
+        Device::Cpu => Ok(cpu(None)),
+        Device::Cuda(ordinal) => Ok(Selection {
+            backend: Resolved::Cuda(cuda::CudaBackend::new(ordinal, precision)?),
+            fallback: None,
+        }),
+        Device::Auto => {
+            let info = crate::device::cuda_info();
+            if !info.available {
+                // No driver at all is an ordinary CPU machine, not worth a warning.
+                let note = info.driver_found.then(|| {
+                    info.reason
+                        .unwrap_or_else(|| "CUDA cannot be used".to_owned())
+                });
+                return Ok(cpu(note));
+            }
+            match cuda::CudaBackend::new(0, precision) {
+                Ok(b) => Ok(Selection {
+                    backend: Resolved::Cuda(b),
+                    fallback: None,
+                }),
+                Err(e) => Ok(cpu(Some(e.to_string()))),
+            }
+        }
     }
 }
 

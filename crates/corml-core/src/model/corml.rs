@@ -1,5 +1,6 @@
 //! CoRML training and scoring, exactly as SPEC.md states them, on any [`Backend`].
 
+use std::cell::RefCell;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -8,7 +9,7 @@ use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
 use crate::backend::{resolve, Backend};
 use crate::dataset::{item_degrees, normalized, user_degrees, Interactions};
 use crate::dense::{format_bytes, Dense};
-use crate::device::Device;
+use crate::device::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::partition::spectral_partition;
 use crate::progress::{Control, ProgressEvent};
@@ -49,6 +50,8 @@ pub struct CormlParams {
     pub seed: u64,
     /// Where the dense work runs.
     pub device: Device,
+    /// Arithmetic of the large products on a GPU (`Tf32` uses tensor cores; the CPU ignores it).
+    pub precision: Precision,
     /// Memory the dense work may use, in bytes; `None` asks the backend (free memory now).
     pub memory_budget: Option<u64>,
 }
@@ -68,6 +71,7 @@ impl Default for CormlParams {
             sparse_approx: true,
             seed: 2026,
             device: Device::Auto,
+            precision: Precision::Fp32,
             memory_budget: None,
         }
     }
@@ -175,6 +179,7 @@ impl CormlModel {
     }
 }
 
+/// Wall time per stage, summed over parts, in the order stages first occur.
 struct Timer {
     start: Instant,
     last: Instant,
@@ -191,13 +196,22 @@ impl Timer {
         }
     }
 
+    /// Charges the time since the previous lap to `stage`.
     fn lap(&mut self, stage: &'static str) {
         let now = Instant::now();
-        self.stages.push(StageTime {
-            stage,
-            seconds: (now - self.last).as_secs_f64(),
-        });
+        let seconds = (now - self.last).as_secs_f64();
         self.last = now;
+        match self.stages.iter_mut().find(|s| s.stage == stage) {
+            Some(s) => s.seconds += seconds,
+            None => self.stages.push(StageTime { stage, seconds }),
+        }
+    }
+
+    /// Like [`Timer::lap`], after the backend's queued work has finished.
+    fn lap_after<B: Backend>(&mut self, backend: &B, stage: &'static str) -> Result<()> {
+        backend.synchronize()?;
+        self.lap(stage);
+        Ok(())
     }
 }
 
@@ -205,8 +219,10 @@ impl Timer {
 pub fn fit(train: &Interactions, params: &CormlParams, ctl: &Control) -> Result<Model> {
     params.validate()?;
     train.ensure_not_empty()?;
-    let backend = resolve(params.device)?;
-    with_backend!(backend, b => fit_on(b, train, params, ctl))
+    let selection = resolve(params.device, params.precision)?;
+    let mut model = with_backend!(selection.backend, b => fit_on(b, train, params, ctl))?;
+    model.set_device_fallback(selection.fallback);
+    Ok(model)
 }
 
 fn fit_on<B: Backend>(
@@ -215,7 +231,7 @@ fn fit_on<B: Backend>(
     params: &CormlParams,
     ctl: &Control,
 ) -> Result<Model> {
-    let mut timer = Timer::new();
+    let timer = RefCell::new(Timer::new());
     let r = train.matrix();
     if params.partition_ratio >= 1.0 {
         // One part of all items: its size is known, so fail before any work.
@@ -229,7 +245,7 @@ fn fit_on<B: Backend>(
     // 1–2. Degrees, user weights and the spectral factor V.
     let prep = Prepared::compute(r, params, ctl)?;
     let (d, phi, v, inv_sqrt_degree) = (prep.degrees, prep.phi, prep.v, prep.inv_sqrt_degree);
-    timer.lap("svd");
+    timer.borrow_mut().lap("svd");
 
     // 3. Partitions.
     ctl.stage("partition", 0.05)?;
@@ -238,7 +254,7 @@ fn fit_on<B: Backend>(
     } else {
         vec![(0..n_items as u32).collect()]
     };
-    timer.lap("partition");
+    timer.borrow_mut().lap("partition");
     let largest = parts.iter().map(Vec::len).max().unwrap_or(0);
     check_memory(backend, params, largest, n_items, v.cols())?;
 
@@ -265,11 +281,11 @@ fn fit_on<B: Backend>(
             count: parts.len(),
             span,
             ctl,
+            timer: &timer,
         };
         triplets.extend(solver.solve()?);
         done_work += work[index];
     }
-    timer.lap("admm");
 
     // 5. Sparse approximation.
     ctl.stage("sparsify", 0.98)?;
@@ -281,15 +297,22 @@ fn fit_on<B: Backend>(
     let v_sumsq = (0..n_items)
         .map(|i| (0..v.cols()).map(|c| v.get(i, c).powi(2)).sum())
         .collect();
+    let mut timer = timer.into_inner();
     timer.lap("sparsify");
     ctl.stage("done", 1.0)?;
 
+    let products = params.admm_iterations.saturating_sub(1) as f64;
     let info = FitInfo {
         backend: backend.describe(),
+        device_fallback: None,
         part_sizes: parts.iter().map(Vec::len).collect(),
         nnz: h_upper.nnz(),
         seconds: timer.start.elapsed().as_secs_f64(),
         stages: timer.stages,
+        admm_flops: parts
+            .iter()
+            .map(|p| 2.0 * (p.len() as f64).powi(3) * products)
+            .sum(),
     };
     let model = CormlModel {
         params: params.clone(),
@@ -365,7 +388,7 @@ fn check_memory<B: Backend>(
     } else {
         "the machine is too small for this data even with a tiny partitionRatio".to_owned()
     };
-    Err(Error::OutOfMemory(format!(
+    Err(backend.out_of_memory(format!(
         "a part of {largest} items needs {} ({MATRICES_PER_PART} dense {largest} × {largest} float32 \
          matrices) but only {} is available on {}; {advice}",
         format_bytes(need),
@@ -388,6 +411,7 @@ struct PartSolver<'a, B: Backend> {
     count: usize,
     span: (f64, f64),
     ctl: &'a Control,
+    timer: &'a RefCell<Timer>,
 }
 
 impl<B: Backend> PartSolver<'_, B> {
@@ -411,9 +435,10 @@ impl<B: Backend> PartSolver<'_, B> {
     fn solve(&self) -> Result<Vec<(u32, u32, f32)>> {
         let (h, s) = self.run()?;
         drop(h);
+        self.report("extract", 0, 0.99)?;
         let s = self.backend.download(s)?;
         let part = self.part;
-        Ok((0..part.len())
+        let kept = (0..part.len())
             .into_par_iter()
             .flat_map_iter(|j| {
                 let col = s.col(j);
@@ -421,7 +446,9 @@ impl<B: Backend> PartSolver<'_, B> {
                     .filter(move |&i| col[i] >= KEEP_THRESHOLD)
                     .map(move |i| (part[i], part[j], col[i]))
             })
-            .collect())
+            .collect();
+        self.timer.borrow_mut().lap("extract");
+        Ok(kept)
     }
 
     /// The ADMM iterates `(H, S)` after the last iteration.
@@ -450,6 +477,8 @@ impl<B: Backend> PartSolver<'_, B> {
         })?;
         let mut bm = b.upload(gram)?;
         b.scale_add_diagonal(&mut bm, 0.5 / lambda, &vec![0.0; n])?;
+        self.timer.borrow_mut().lap_after(b, "gram")?;
+        self.report("graph", 0, 0.01)?;
 
         if lambda < 1.0 {
             let vp = b.upload(self.v.select_rows(self.part)?)?;
@@ -470,6 +499,7 @@ impl<B: Backend> PartSolver<'_, B> {
             )?;
         }
 
+        self.timer.borrow_mut().lap_after(b, "graph")?;
         self.report("factorize", 0, 0.02)?;
         let diag: Vec<f32> = d.iter().map(|x| p.l2_regularization * x + rho).collect();
         b.scale_add_diagonal(&mut ii, self.eps, &diag)?;
@@ -480,6 +510,7 @@ impl<B: Backend> PartSolver<'_, B> {
         let mut h = b.zeros(n, n)?;
         let mut gamma = b.zeros(n, n)?;
         let mut s = b.zeros(n, n)?;
+        self.timer.borrow_mut().lap_after(b, "factorize")?;
 
         let iters = p.admm_iterations;
         for it in 0..iters {
@@ -488,24 +519,32 @@ impl<B: Backend> PartSolver<'_, B> {
             if it > 0 {
                 b.gemm(&mut h, 0.0, &ainv, &s, false, 1.0, ctl)?;
             }
-            b.admm_zero_diagonal(&mut h, &bm, &ainv)?;
-            b.admm_project(&h, &mut gamma, &mut s, rho, it + 1 < iters)?;
+            b.admm_step(&mut h, &bm, &ainv, &mut gamma, &mut s, rho, it + 1 < iters)?;
         }
+        self.timer.borrow_mut().lap_after(b, "admm")?;
         Ok((h, s))
     }
 }
 
-/// The dense ADMM iterates of one unpartitioned solve on the CPU (all items as one part),
-/// for tests and diagnostics: `H` has a zero diagonal, `S` is its symmetric non-negative
-/// projection.
+/// The dense ADMM iterates of one unpartitioned solve (all items as one part) on
+/// `params.device`, for tests and diagnostics: `H` has a zero diagonal, `S` is its symmetric
+/// non-negative projection.
 pub fn admm_iterates(train: &Csr, params: &CormlParams) -> Result<(Dense, Dense)> {
     params.validate()?;
-    let backend = crate::backend::cpu::CpuBackend::new();
+    let selection = resolve(params.device, params.precision)?;
+    with_backend!(selection.backend, b => admm_iterates_on(b, train, params))
+}
+
+fn admm_iterates_on<B: Backend>(
+    backend: &B,
+    train: &Csr,
+    params: &CormlParams,
+) -> Result<(Dense, Dense)> {
     let ctl = Control::default();
     let prep = Prepared::compute(train, params, &ctl)?;
     let part: Vec<u32> = (0..train.cols() as u32).collect();
     let solver = PartSolver {
-        backend: &backend,
+        backend,
         r: train,
         part: &part,
         degrees: &prep.degrees,
@@ -517,8 +556,10 @@ pub fn admm_iterates(train: &Csr, params: &CormlParams) -> Result<(Dense, Dense)
         count: 1,
         span: (0.0, 1.0),
         ctl: &ctl,
+        timer: &RefCell::new(Timer::new()),
     };
-    solver.run()
+    let (h, s) = solver.run()?;
+    Ok((backend.download(h)?, backend.download(s)?))
 }
 
 /// SPEC.md step 5: raise a threshold from 1e-4 by ×1.25 until `2·nnz + I + 1 < (U + I)·64`.

@@ -8,7 +8,7 @@ use super::{Algorithm, FitInfo, Model, Scorer, StageTime};
 use crate::backend::{resolve, Backend};
 use crate::dataset::Interactions;
 use crate::dense::{format_bytes, Dense};
-use crate::device::Device;
+use crate::device::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::progress::Control;
 use crate::sparse::Csr;
@@ -50,8 +50,10 @@ pub fn fit(train: &Interactions, params: &EaseParams, ctl: &Control) -> Result<M
         )));
     }
     train.ensure_not_empty()?;
-    let backend = resolve(params.device)?;
-    with_backend!(backend, b => fit_on(b, train, params, ctl))
+    let selection = resolve(params.device, Precision::Fp32)?;
+    let mut model = with_backend!(selection.backend, b => fit_on(b, train, params, ctl))?;
+    model.set_device_fallback(selection.fallback);
+    Ok(model)
 }
 
 fn fit_on<B: Backend>(
@@ -68,10 +70,12 @@ fn fit_on<B: Backend>(
         .memory_budget
         .unwrap_or_else(|| backend.memory_budget());
     if need > budget {
-        return Err(Error::OutOfMemory(format!(
-            "EASE on {n} items needs {} (two dense {n} × {n} float32 matrices) but only {} is available",
+        return Err(backend.out_of_memory(format!(
+            "EASE on {n} items needs {} (two dense {n} × {n} float32 matrices) but only {} is \
+             available on {}",
             format_bytes(need),
-            format_bytes(budget)
+            format_bytes(budget),
+            backend.describe()
         )));
     }
     ctl.stage("gram", 0.0)?;
@@ -91,6 +95,8 @@ fn fit_on<B: Backend>(
     let seconds = start.elapsed().as_secs_f64();
     let info = FitInfo {
         backend: backend.describe(),
+        device_fallback: None,
+        admm_flops: 0.0,
         part_sizes: vec![n],
         nnz: n * n,
         stages: vec![

@@ -70,6 +70,8 @@ pub fn fit(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<M
     ctl.stage("done", 1.0)?;
     let seconds = start.elapsed().as_secs_f64();
     let info = FitInfo {
+        device_fallback: None,
+        admm_flops: 0.0,
         backend: "cpu".into(),
         part_sizes: vec![r.cols()],
         nnz: normalized.nnz(),

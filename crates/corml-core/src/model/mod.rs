@@ -75,6 +75,8 @@ pub struct StageTime {
 pub struct FitInfo {
     /// The backend that ran the dense work.
     pub backend: String,
+    /// Why device `auto` ran on the CPU although an NVIDIA driver is present (warn once).
+    pub device_fallback: Option<String>,
     /// Item counts of the parts solved (one part when not partitioned).
     pub part_sizes: Vec<usize>,
     /// Stored entries of the item-item matrix (CoRML: after the sparse approximation).
@@ -83,6 +85,10 @@ pub struct FitInfo {
     pub stages: Vec<StageTime>,
     /// Total training seconds.
     pub seconds: f64,
+    /// Floating-point operations of the ADMM loop's dense products (CoRML: `2n³` per iteration
+    /// after the first, per part; 0 for the other models). Divided by the `admm` stage's seconds
+    /// it gives the loop's achieved rate.
+    pub admm_flops: f64,
 }
 
 /// A trained model with the id maps and training histories needed to serve it.
@@ -150,6 +156,11 @@ impl Model {
     /// Training statistics.
     pub fn info(&self) -> &FitInfo {
         &self.info
+    }
+
+    /// Records why device `auto` fell back to the CPU.
+    pub(crate) fn set_device_fallback(&mut self, note: Option<String>) {
+        self.info.device_fallback = note;
     }
 
     /// User ids known to the model.

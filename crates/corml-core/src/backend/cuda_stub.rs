@@ -1,13 +1,30 @@
-//! Stand-in for the CUDA backend in builds without CUDA support: same names, and a
-//! `CUDA_UNAVAILABLE` error saying why. The real backend replaces this module behind the
-//! cargo feature `cuda`.
+//! Stand-in for the CUDA backend in builds without the cargo feature `cuda` (the npm packages
+//! for macOS, Linux musl and arm64): the same names, a probe that reports CUDA as not compiled,
+//! and a `CUDA_UNAVAILABLE` error saying so.
 
 use std::convert::Infallible;
 
 use super::Backend;
 use crate::dense::Dense;
+use crate::device::{CudaInfo, Precision};
 use crate::error::{Error, Result};
 use crate::progress::Control;
+
+const NOT_COMPILED: &str = "this build of corml-native has no CUDA backend (CUDA ships in the \
+                            x86-64 Linux glibc and Windows packages); use device 'cpu' or 'auto'";
+
+/// What this build knows about CUDA: that it has none.
+pub fn probe() -> CudaInfo {
+    CudaInfo {
+        compiled: false,
+        available: false,
+        reason: Some(NOT_COMPILED.to_owned()),
+        driver_found: false,
+        driver_version: None,
+        libraries: Vec::new(),
+        devices: Vec::new(),
+    }
+}
 
 /// A CUDA device; cannot be constructed in a build without CUDA support.
 pub struct CudaBackend {
@@ -16,10 +33,9 @@ pub struct CudaBackend {
 
 impl CudaBackend {
     /// Opens CUDA device `ordinal`; in this build it always fails with `CUDA_UNAVAILABLE`.
-    pub fn new(ordinal: usize) -> Result<Self> {
+    pub fn new(ordinal: usize, _precision: Precision) -> Result<Self> {
         Err(Error::CudaUnavailable(format!(
-            "device cuda:{ordinal} was requested but this build of corml-native has no CUDA \
-             backend; use device 'cpu' or 'auto'"
+            "device cuda:{ordinal} was requested but {NOT_COMPILED}"
         )))
     }
 }
@@ -72,22 +88,15 @@ impl Backend for CudaBackend {
         match *m {}
     }
 
-    fn admm_zero_diagonal(
+    fn admm_step(
         &self,
         h: &mut Infallible,
         _b: &Infallible,
-        _a: &Infallible,
-    ) -> Result<()> {
-        match *h {}
-    }
-
-    fn admm_project(
-        &self,
-        h: &Infallible,
-        _g: &mut Infallible,
+        _ainv: &Infallible,
+        _gamma: &mut Infallible,
         _s: &mut Infallible,
         _rho: f32,
-        _next: bool,
+        _next_rhs: bool,
     ) -> Result<()> {
         match *h {}
     }

@@ -1,0 +1,704 @@
+//! The CUDA backend: cuBLAS for the products, cuSOLVER's Cholesky for the SPD inverse, and the
+//! elementwise passes of `kernels.cu`, compiled with NVRTC at first use and cached per process.
+//!
+//! Every library is loaded at run time through cudarc, so the binary that ships runs on machines
+//! without CUDA; [`probe`] checks what is there before cudarc is touched, since cudarc panics when a
+//! library is missing. Matrices stay on the device for a whole part's solve; only the inputs go up
+//! and the final `S` comes down. All work of one backend runs in order on one stream.
+
+mod probe;
+
+pub use probe::{probe, LIB_DIR_ENV, MIN_COMPUTE_CAPABILITY};
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cudarc::cublas::{sys as blas_sys, CudaBlas, Gemm, GemmConfig};
+use cudarc::cusolver::{sys as solver_sys, DnHandle};
+use cudarc::driver::{
+    sys as driver_sys, CudaContext, CudaFunction, CudaSlice, CudaStream, DevicePtrMut, DriverError,
+    LaunchConfig, PushKernelArg,
+};
+use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
+
+use super::Backend;
+use crate::dense::{format_bytes, Dense};
+use crate::device::Precision;
+use crate::error::{Error, Result};
+use crate::progress::Control;
+
+/// The kernel source, compiled by NVRTC for the device's architecture at first use.
+const KERNELS: &str = include_str!("kernels.cu");
+
+/// Device memory left out of [`Backend::memory_budget`] for cuBLAS/cuSOLVER workspaces.
+const RESERVED_BYTES: u64 = 512 << 20;
+
+/// Edge of the square tiles of the pair kernels, and rows of threads per tile (as in `kernels.cu`).
+const TILE: u32 = 32;
+const TILE_ROWS: u32 = 8;
+
+/// Threads per block of the elementwise kernels.
+const BLOCK: u32 = 256;
+
+/// The compiled kernels of one device.
+struct Kernels {
+    scale_add_diagonal: CudaFunction,
+    hollow_clamp_scale: CudaFunction,
+    admm_diagonal_lag: CudaFunction,
+    admm_step: CudaFunction,
+    symmetrize: CudaFunction,
+}
+
+/// What a process keeps per device: its primary context (retained for the life of the process,
+/// so the loaded kernels stay valid) and the kernels.
+struct DeviceState {
+    ctx: Arc<CudaContext>,
+    name: String,
+    total_memory: u64,
+    kernels: Kernels,
+}
+
+fn driver_err(op: &str) -> impl Fn(DriverError) -> Error + '_ {
+    move |e| {
+        if e.0 == driver_sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
+            Error::OutOfDeviceMemory(format!(
+                "{op}: the GPU ran out of memory; set a smaller partitionRatio, free GPU memory, \
+                 or use device 'cpu'"
+            ))
+        } else {
+            Error::Cuda(format!("{op}: {e}"))
+        }
+    }
+}
+
+fn blas_err(op: &str) -> impl Fn(cudarc::cublas::result::CublasError) -> Error + '_ {
+    move |e| {
+        if e.0 == blas_sys::cublasStatus_t::CUBLAS_STATUS_ALLOC_FAILED {
+            Error::OutOfDeviceMemory(format!("{op}: cuBLAS could not allocate GPU memory"))
+        } else {
+            Error::Cuda(format!("{op}: {e}"))
+        }
+    }
+}
+
+fn solver_err(op: &str) -> impl Fn(cudarc::cusolver::result::CusolverError) -> Error + '_ {
+    move |e| {
+        if e.0 == solver_sys::cusolverStatus_t::CUSOLVER_STATUS_ALLOC_FAILED {
+            Error::OutOfDeviceMemory(format!("{op}: cuSOLVER could not allocate GPU memory"))
+        } else {
+            Error::Cuda(format!("{op}: {e}"))
+        }
+    }
+}
+
+/// Compiles the kernels for compute capability `cc`; when this NVRTC does not know the
+/// architecture (a GPU newer than the toolkit), for NVRTC's default one, which the driver
+/// compiles further at load time.
+fn compile(cc: (i32, i32)) -> Result<Ptx> {
+    let options = |arch: Option<String>| CompileOptions {
+        options: arch.into_iter().collect(),
+        name: Some("corml_kernels.cu".to_owned()),
+        ..Default::default()
+    };
+    let arch = format!("--gpu-architecture=compute_{}{}", cc.0, cc.1);
+    compile_ptx_with_opts(KERNELS, options(Some(arch)))
+        .or_else(|_| compile_ptx_with_opts(KERNELS, options(None)))
+        .map_err(|e| Error::Cuda(format!("NVRTC could not compile the CoRML kernels: {e}")))
+}
+
+fn open_device(ordinal: usize) -> Result<DeviceState> {
+    let ctx = CudaContext::new(ordinal).map_err(driver_err("creating the CUDA context"))?;
+    let name = ctx.name().unwrap_or_else(|_| "unknown GPU".to_owned());
+    let total_memory = ctx.total_mem().map_err(driver_err("cuDeviceTotalMem"))? as u64;
+    let cc = ctx
+        .compute_capability()
+        .map_err(driver_err("reading the compute capability"))?;
+    let module = ctx
+        .load_module(compile(cc)?)
+        .map_err(driver_err("loading the NVRTC-compiled kernels"))?;
+    let f = |name: &str| {
+        module
+            .load_function(name)
+            .map_err(driver_err("finding a kernel"))
+    };
+    let kernels = Kernels {
+        scale_add_diagonal: f("scale_add_diagonal")?,
+        hollow_clamp_scale: f("hollow_clamp_scale")?,
+        admm_diagonal_lag: f("admm_diagonal_lag")?,
+        admm_step: f("admm_step")?,
+        symmetrize: f("symmetrize")?,
+    };
+    Ok(DeviceState {
+        ctx,
+        name,
+        total_memory,
+        kernels,
+    })
+}
+
+/// The state of device `ordinal`, opened (context and kernels) on first use.
+fn device_state(ordinal: usize) -> Result<Arc<DeviceState>> {
+    static STATES: OnceLock<Mutex<HashMap<usize, Arc<DeviceState>>>> = OnceLock::new();
+    let mut states = STATES
+        .get_or_init(Default::default)
+        .lock()
+        .map_err(|_| Error::Cuda("the CUDA device table is poisoned".to_owned()))?;
+    if let Some(state) = states.get(&ordinal) {
+        return Ok(state.clone());
+    }
+    let state = Arc::new(open_device(ordinal)?);
+    states.insert(ordinal, state.clone());
+    Ok(state)
+}
+
+/// A dense `f32` matrix in device memory, column-major without padding.
+pub struct CudaMatrix {
+    rows: usize,
+    cols: usize,
+    data: CudaSlice<f32>,
+}
+
+/// One CUDA device with its own stream, cuBLAS and cuSOLVER handles.
+pub struct CudaBackend {
+    ordinal: usize,
+    precision: Precision,
+    device: Arc<DeviceState>,
+    stream: Arc<CudaStream>,
+    blas: CudaBlas,
+    solver: DnHandle,
+}
+
+impl CudaBackend {
+    /// Opens CUDA device `ordinal`. Fails with `CUDA_UNAVAILABLE` and the probe's reason when the
+    /// driver, a library or the device is missing; never panics.
+    pub fn new(ordinal: usize, precision: Precision) -> Result<Self> {
+        let info = probe();
+        if let Some(reason) = info.reason.filter(|_| !info.available) {
+            return Err(Error::CudaUnavailable(reason));
+        }
+        if ordinal >= info.devices.len() {
+            return Err(Error::CudaUnavailable(format!(
+                "device cuda:{ordinal} was requested but this machine has {} CUDA device(s) \
+                 (cuda:0 to cuda:{})",
+                info.devices.len(),
+                info.devices.len().saturating_sub(1)
+            )));
+        }
+        let dev = &info.devices[ordinal];
+        if dev.compute_capability < MIN_COMPUTE_CAPABILITY {
+            return Err(Error::CudaUnavailable(format!(
+                "cuda:{ordinal} ({}) has compute capability {}.{}; corml-native needs {}.{} or newer",
+                dev.name,
+                dev.compute_capability.0,
+                dev.compute_capability.1,
+                MIN_COMPUTE_CAPABILITY.0,
+                MIN_COMPUTE_CAPABILITY.1
+            )));
+        }
+        // cudarc panics on a missing library or symbol; the probe makes that unlikely, and this
+        // turns what is left into an error instead of an abort of the host process.
+        catch_unwind(AssertUnwindSafe(|| Self::open(ordinal, precision))).unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a CUDA library call panicked");
+            Err(Error::CudaUnavailable(format!(
+                "cuda:{ordinal} could not be opened: {why}"
+            )))
+        })
+    }
+
+    fn open(ordinal: usize, precision: Precision) -> Result<Self> {
+        let device = device_state(ordinal)?;
+        let stream = device
+            .ctx
+            .new_stream()
+            .map_err(driver_err("creating a stream"))?;
+        let blas = CudaBlas::new(stream.clone()).map_err(blas_err("creating a cuBLAS handle"))?;
+        let mode = match precision {
+            Precision::Fp32 => blas_sys::cublasMath_t::CUBLAS_DEFAULT_MATH,
+            Precision::Tf32 => blas_sys::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH,
+        };
+        // SAFETY: the handle was just created and is valid.
+        unsafe { blas_sys::cublasSetMathMode(*blas.handle(), mode) }
+            .result()
+            .map_err(blas_err("cublasSetMathMode"))?;
+        let solver =
+            DnHandle::new(stream.clone()).map_err(solver_err("creating a cuSOLVER handle"))?;
+        Ok(CudaBackend {
+            ordinal,
+            precision,
+            device,
+            stream,
+            blas,
+            solver,
+        })
+    }
+
+    fn bind(&self) -> Result<()> {
+        self.device
+            .ctx
+            .bind_to_thread()
+            .map_err(driver_err("binding the CUDA context"))
+    }
+
+    fn sync(&self, op: &str) -> Result<()> {
+        self.stream.synchronize().map_err(driver_err(op))
+    }
+
+    fn alloc<T: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits>(
+        &self,
+        len: usize,
+        what: &str,
+    ) -> Result<CudaSlice<T>> {
+        self.stream.alloc_zeros::<T>(len).map_err(|e| {
+            if e.0 == driver_sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
+                Error::OutOfDeviceMemory(format!(
+                    "allocating {what} ({}) on {}: the GPU ran out of memory; set a smaller \
+                     partitionRatio or use device 'cpu'",
+                    format_bytes((len * std::mem::size_of::<T>()) as u64),
+                    self.describe()
+                ))
+            } else {
+                Error::Cuda(format!("allocating {what}: {e}"))
+            }
+        })
+    }
+
+    fn upload_vec(&self, v: &[f32], what: &str) -> Result<CudaSlice<f32>> {
+        let mut out = self.alloc::<f32>(v.len(), what)?;
+        self.stream
+            .memcpy_htod(v, &mut out)
+            .map_err(driver_err("copying to the GPU"))?;
+        Ok(out)
+    }
+
+    fn elementwise(len: usize) -> LaunchConfig {
+        let blocks = len.div_ceil(BLOCK as usize).clamp(1, 1 << 20) as u32;
+        LaunchConfig {
+            grid_dim: (blocks, 1, 1),
+            block_dim: (BLOCK, 1, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
+    fn tiles(n: usize) -> LaunchConfig {
+        let t = (n as u32).div_ceil(TILE).max(1);
+        LaunchConfig {
+            grid_dim: (t, t, 1),
+            block_dim: (TILE, TILE_ROWS, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
+    fn square(m: &CudaMatrix, what: &str) -> Result<usize> {
+        if m.rows != m.cols {
+            return Err(Error::invalid(format!(
+                "{what} must be square, not {} × {}",
+                m.rows, m.cols
+            )));
+        }
+        Ok(m.rows)
+    }
+
+    /// Reads the `info` output of a cuSOLVER call.
+    fn solver_info(&self, info: &CudaSlice<i32>, op: &str) -> Result<i32> {
+        let mut host = [0i32];
+        self.stream
+            .memcpy_dtoh(info, &mut host)
+            .map_err(driver_err(op))?;
+        self.sync(op)?;
+        Ok(host[0])
+    }
+}
+
+fn launch_err(e: DriverError) -> Error {
+    driver_err("launching a kernel")(e)
+}
+
+impl Backend for CudaBackend {
+    type Matrix = CudaMatrix;
+
+    fn describe(&self) -> String {
+        format!(
+            "cuda:{} ({}, {}, {})",
+            self.ordinal,
+            self.device.name,
+            format_bytes(self.device.total_memory),
+            self.precision
+        )
+    }
+
+    fn memory_budget(&self) -> u64 {
+        let free = self
+            .bind()
+            .ok()
+            .and_then(|_| self.device.ctx.mem_get_info().ok())
+            .map_or(0, |(free, _)| free as u64);
+        free.saturating_sub(RESERVED_BYTES)
+    }
+
+    fn out_of_memory(&self, message: String) -> Error {
+        Error::OutOfDeviceMemory(message)
+    }
+
+    fn synchronize(&self) -> Result<()> {
+        self.bind()?;
+        self.sync("waiting for the GPU")
+    }
+
+    fn upload(&self, m: Dense) -> Result<CudaMatrix> {
+        self.bind()?;
+        let data = self.upload_vec(m.data(), "a matrix")?;
+        Ok(CudaMatrix {
+            rows: m.rows(),
+            cols: m.cols(),
+            data,
+        })
+    }
+
+    fn download(&self, m: CudaMatrix) -> Result<Dense> {
+        self.bind()?;
+        let mut out = Dense::zeros(m.rows, m.cols)?;
+        self.stream
+            .memcpy_dtoh(&m.data, out.data_mut())
+            .map_err(driver_err("copying from the GPU"))?;
+        self.sync("copying from the GPU")?;
+        Ok(out)
+    }
+
+    fn zeros(&self, rows: usize, cols: usize) -> Result<CudaMatrix> {
+        self.bind()?;
+        Ok(CudaMatrix {
+            rows,
+            cols,
+            data: self.alloc(rows * cols, &format!("a {rows} × {cols} matrix"))?,
+        })
+    }
+
+    fn gemm(
+        &self,
+        c: &mut CudaMatrix,
+        beta: f32,
+        a: &CudaMatrix,
+        b: &CudaMatrix,
+        transpose_b: bool,
+        alpha: f32,
+        ctl: &Control,
+    ) -> Result<()> {
+        let (m, k) = (a.rows, a.cols);
+        let (bk, n) = if transpose_b {
+            (b.cols, b.rows)
+        } else {
+            (b.rows, b.cols)
+        };
+        if k != bk || c.rows != m || c.cols != n {
+            return Err(Error::invalid(format!(
+                "gemm shapes: c {}×{}, a {m}×{k}, b {}×{}{}",
+                c.rows,
+                c.cols,
+                b.rows,
+                b.cols,
+                if transpose_b { " (transposed)" } else { "" }
+            )));
+        }
+        ctl.check()?;
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        if k == 0 {
+            // An empty sum: c ← beta · c.
+            return self.scale_add_diagonal_rect(c, beta);
+        }
+        self.bind()?;
+        let int = |x: usize| {
+            i32::try_from(x)
+                .map_err(|_| Error::invalid(format!("dimension {x} is too large for cuBLAS")))
+        };
+        let cfg = GemmConfig {
+            transa: blas_sys::cublasOperation_t::CUBLAS_OP_N,
+            transb: if transpose_b {
+                blas_sys::cublasOperation_t::CUBLAS_OP_T
+            } else {
+                blas_sys::cublasOperation_t::CUBLAS_OP_N
+            },
+            m: int(m)?,
+            n: int(n)?,
+            k: int(k)?,
+            alpha,
+            lda: int(a.rows)?,
+            ldb: int(b.rows)?,
+            beta,
+            ldc: int(c.rows)?,
+        };
+        // SAFETY: the shapes and leading dimensions were checked against the buffers above, and
+        // `c` cannot alias `a` or `b` (it is borrowed mutably).
+        unsafe { self.blas.gemm(cfg, &a.data, &b.data, &mut c.data) }
+            .map_err(blas_err("cublasSgemm"))
+    }
+
+    fn spd_inverse(&self, mut a: CudaMatrix, ctl: &Control) -> Result<CudaMatrix> {
+        let n = Self::square(&a, "the matrix to invert")?;
+        ctl.check()?;
+        if n == 0 {
+            return Ok(a);
+        }
+        self.bind()?;
+        let ni = i32::try_from(n)
+            .map_err(|_| Error::invalid(format!("{n} items is too large for cuSOLVER")))?;
+        let lower = solver_sys::cublasFillMode_t::CUBLAS_FILL_MODE_LOWER;
+        let handle = self.solver.cu();
+        let mut info = self.alloc::<i32>(1, "cuSOLVER's status")?;
+        let mut lwork = 0i32;
+        {
+            let (ap, _guard) = a.data.device_ptr_mut(&self.stream);
+            // SAFETY: `ap` points to the n × n matrix (leading dimension n); `lwork` is an
+            // out-pointer.
+            unsafe {
+                solver_sys::cusolverDnSpotrf_bufferSize(
+                    handle,
+                    lower,
+                    ni,
+                    ap as *mut f32,
+                    ni,
+                    &mut lwork,
+                )
+            }
+            .result()
+            .map_err(solver_err("cusolverDnSpotrf_bufferSize"))?;
+        }
+        let mut work = self.alloc::<f32>(lwork.max(1) as usize, "the Cholesky workspace")?;
+        {
+            let (ap, _ga) = a.data.device_ptr_mut(&self.stream);
+            let (wp, _gw) = work.device_ptr_mut(&self.stream);
+            let (ip, _gi) = info.device_ptr_mut(&self.stream);
+            // SAFETY: the matrix, a workspace of `lwork` floats and one `int` of status, all on
+            // this handle's stream.
+            unsafe {
+                solver_sys::cusolverDnSpotrf(
+                    handle,
+                    lower,
+                    ni,
+                    ap as *mut f32,
+                    ni,
+                    wp as *mut f32,
+                    lwork,
+                    ip as *mut i32,
+                )
+            }
+            .result()
+            .map_err(solver_err("cusolverDnSpotrf"))?;
+        }
+        let status = self.solver_info(&info, "cusolverDnSpotrf")?;
+        if status > 0 {
+            return Err(Error::Numerical(format!(
+                "the {n} × {n} system matrix is not positive definite (the Cholesky factorization \
+                 failed at column {status}); raise dualStepLength or l2Regularization"
+            )));
+        }
+        drop(work);
+        ctl.check()?;
+        // A⁻¹ = the solution of A X = I.
+        let mut out = self.zeros(n, n)?;
+        self.scale_add_diagonal(&mut out, 1.0, &vec![1.0; n])?;
+        {
+            let (ap, _ga) = a.data.device_ptr_mut(&self.stream);
+            let (op, _go) = out.data.device_ptr_mut(&self.stream);
+            let (ip, _gi) = info.device_ptr_mut(&self.stream);
+            // SAFETY: the factor from potrf, an n × n right-hand side, one `int` of status.
+            unsafe {
+                solver_sys::cusolverDnSpotrs(
+                    handle,
+                    lower,
+                    ni,
+                    ni,
+                    ap as *const f32,
+                    ni,
+                    op as *mut f32,
+                    ni,
+                    ip as *mut i32,
+                )
+            }
+            .result()
+            .map_err(solver_err("cusolverDnSpotrs"))?;
+        }
+        let status = self.solver_info(&info, "cusolverDnSpotrs")?;
+        if status != 0 {
+            return Err(Error::Cuda(format!(
+                "cusolverDnSpotrs reported invalid argument {}",
+                -status
+            )));
+        }
+        drop(a);
+        // The solves agree with the exact symmetric inverse to rounding; make it exactly symmetric.
+        let nn = n as u64;
+        // SAFETY: `symmetrize(float*, u64)` over the n × n matrix; tiles past n are skipped.
+        unsafe {
+            self.stream
+                .launch_builder(&self.device.kernels.symmetrize)
+                .arg(&mut out.data)
+                .arg(&nn)
+                .launch(Self::tiles(n))
+        }
+        .map_err(launch_err)?;
+        self.sync("symmetrizing the inverse")?;
+        Ok(out)
+    }
+
+    fn scale_add_diagonal(&self, m: &mut CudaMatrix, alpha: f32, d: &[f32]) -> Result<()> {
+        if d.len() < m.rows.min(m.cols) {
+            return Err(Error::invalid("diagonal shorter than the matrix's"));
+        }
+        if m.rows == 0 || m.cols == 0 {
+            return Ok(());
+        }
+        self.bind()?;
+        let dd = self.upload_vec(d, "a diagonal")?;
+        let (rows, cols) = (m.rows as u64, m.cols as u64);
+        // SAFETY: `scale_add_diagonal(float*, u64, u64, float, const float*)`; `d` holds at least
+        // min(rows, cols) entries.
+        unsafe {
+            self.stream
+                .launch_builder(&self.device.kernels.scale_add_diagonal)
+                .arg(&mut m.data)
+                .arg(&rows)
+                .arg(&cols)
+                .arg(&alpha)
+                .arg(&dd)
+                .launch(Self::elementwise(m.rows * m.cols))
+        }
+        .map_err(launch_err)?;
+        Ok(())
+    }
+
+    fn hollow_clamp_scale(&self, m: &mut CudaMatrix, left: &[f32], right: &[f32]) -> Result<()> {
+        let n = Self::square(m, "the graph-filter matrix")?;
+        if left.len() != n || right.len() != n {
+            return Err(Error::invalid("scalings do not match the matrix"));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        self.bind()?;
+        let (l, r) = (
+            self.upload_vec(left, "row scalings")?,
+            self.upload_vec(right, "column scalings")?,
+        );
+        let nn = n as u64;
+        // SAFETY: `hollow_clamp_scale(float*, u64, const float*, const float*)`, vectors of n.
+        unsafe {
+            self.stream
+                .launch_builder(&self.device.kernels.hollow_clamp_scale)
+                .arg(&mut m.data)
+                .arg(&nn)
+                .arg(&l)
+                .arg(&r)
+                .launch(Self::elementwise(n * n))
+        }
+        .map_err(launch_err)?;
+        Ok(())
+    }
+
+    fn admm_step(
+        &self,
+        h: &mut CudaMatrix,
+        b: &CudaMatrix,
+        ainv: &CudaMatrix,
+        gamma: &mut CudaMatrix,
+        s: &mut CudaMatrix,
+        rho: f32,
+        next_rhs: bool,
+    ) -> Result<()> {
+        let n = Self::square(h, "H")?;
+        for (m, what) in [(b, "B"), (ainv, "Ainv"), (&*gamma, "Γ"), (&*s, "S")] {
+            if m.rows != n || m.cols != n {
+                return Err(Error::invalid(format!(
+                    "{what} does not match H ({n} × {n})"
+                )));
+            }
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        self.bind()?;
+        let mut ell = self.alloc::<f32>(n, "the diagonal multipliers")?;
+        let nn = n as u64;
+        let next = i32::from(next_rhs);
+        // SAFETY: `admm_diagonal_lag(const float*, const float*, const float*, float*, u64)`; one
+        // thread per column of the n × n matrices.
+        unsafe {
+            self.stream
+                .launch_builder(&self.device.kernels.admm_diagonal_lag)
+                .arg(&h.data)
+                .arg(&b.data)
+                .arg(&ainv.data)
+                .arg(&mut ell)
+                .arg(&nn)
+                .launch(Self::elementwise(n))
+        }
+        .map_err(launch_err)?;
+        // SAFETY: `admm_step(float*, const float*, const float*, const float*, float*, float*,
+        // u64, float, int)` over n × n matrices; each entry is written by one thread only.
+        unsafe {
+            self.stream
+                .launch_builder(&self.device.kernels.admm_step)
+                .arg(&mut h.data)
+                .arg(&b.data)
+                .arg(&ainv.data)
+                .arg(&ell)
+                .arg(&mut gamma.data)
+                .arg(&mut s.data)
+                .arg(&nn)
+                .arg(&rho)
+                .arg(&next)
+                .launch(Self::tiles(n))
+        }
+        .map_err(launch_err)?;
+        // One wait per iteration: progress reports and cancellation follow the GPU, and a failed
+        // kernel surfaces here rather than at some later call.
+        self.sync("the ADMM iteration")
+    }
+}
+
+impl CudaBackend {
+    /// `m ← beta · m` for any shape (the `k = 0` product).
+    fn scale_add_diagonal_rect(&self, m: &mut CudaMatrix, beta: f32) -> Result<()> {
+        let zeros = vec![0.0; m.rows.min(m.cols)];
+        self.scale_add_diagonal(m, beta, &zeros)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NVRTC needs no GPU: wherever `libnvrtc` loads (a toolkit, the `nvidia-cuda-nvrtc` wheel
+    /// through `CORML_CUDA_LIB_DIR`), the kernels must compile for every architecture we support.
+    #[test]
+    fn kernels_compile_with_nvrtc() {
+        let info = probe();
+        if !info.libraries.iter().any(|l| l.name == "nvrtc" && l.found) {
+            eprintln!("skipped: libnvrtc was not found (set {LIB_DIR_ENV} to check the kernels)");
+            return;
+        }
+        for cc in [(7, 0), (8, 0), (8, 9), (9, 0)] {
+            let ptx = compile(cc).unwrap().to_src();
+            for kernel in [
+                "scale_add_diagonal",
+                "hollow_clamp_scale",
+                "admm_diagonal_lag",
+                "admm_step",
+                "symmetrize",
+            ] {
+                assert!(
+                    ptx.contains(&format!(".entry {kernel}(")),
+                    "{kernel} missing for sm_{}{}",
+                    cc.0,
+                    cc.1
+                );
+            }
+        }
+    }
+}

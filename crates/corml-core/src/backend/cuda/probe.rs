@@ -1,0 +1,339 @@
+//! Finding the CUDA libraries and devices at run time, without panicking.
+//!
+//! cudarc loads each library on first use by bare name (`libcublas.so.13`, then `.so.12`, ...) and
+//! panics when none loads. Before anything touches cudarc, [`probe`] checks each library with
+//! cudarc's own `is_culib_present`. Libraries that are not on the loader's path (a toolkit in
+//! `/usr/local/cuda` without an `ld.so.conf` entry, Python's `nvidia-*` wheels) are preloaded by
+//! full path from `CORML_CUDA_LIB_DIR` and the usual install locations: the dynamic loader then
+//! matches cudarc's bare-name requests to the loaded library by its soname.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use cudarc::driver::{result, sys};
+
+use crate::device::{CudaDevice, CudaInfo, CudaLibrary};
+
+/// Environment variable with extra directories (separated like `PATH`) to load CUDA libraries from.
+pub const LIB_DIR_ENV: &str = "CORML_CUDA_LIB_DIR";
+
+/// Lowest compute capability the kernels and cuSOLVER paths are written for.
+pub const MIN_COMPUTE_CAPABILITY: (i32, i32) = (6, 0);
+
+/// The toolkit libraries cudarc needs and their dependencies, in dependency order (a library's
+/// needs are preloaded before it).
+const TOOLKIT_FILES: &[&str] = &[
+    "libnvJitLink.so",
+    "libcublasLt.so",
+    "libcublas.so",
+    "libcusparse.so",
+    "libcusolver.so",
+    "libnvrtc-builtins.so",
+    "libnvrtc.so",
+];
+
+type Present = unsafe fn() -> bool;
+
+/// The libraries cudarc loads, with cudarc's presence check for each.
+fn checks() -> [(&'static str, Present); 4] {
+    [
+        ("cuda", cudarc::driver::sys::is_culib_present as Present),
+        ("cublas", cudarc::cublas::sys::is_culib_present as Present),
+        (
+            "cusolver",
+            cudarc::cusolver::sys::is_culib_present as Present,
+        ),
+        ("nvrtc", cudarc::nvrtc::sys::is_culib_present as Present),
+    ]
+}
+
+/// Libraries preloaded by full path; kept loaded for the life of the process, so that cudarc's
+/// later `dlopen` by bare name finds them by their soname.
+static PRELOADED: Mutex<Vec<(PathBuf, libloading::Library)>> = Mutex::new(Vec::new());
+
+/// The library check, done once per process: each library by the loader's own search first;
+/// when one is missing, the toolkit files are preloaded from the search directories (in
+/// dependency order, each from the first directory that has it) and the check is repeated.
+fn libraries() -> &'static [CudaLibrary] {
+    static LIBS: OnceLock<Vec<CudaLibrary>> = OnceLock::new();
+    LIBS.get_or_init(|| {
+        let check = |present: Present| {
+            // SAFETY: cudarc's check only tries `dlopen` on candidate names and closes them.
+            catch_unwind(|| unsafe { present() }).unwrap_or(false)
+        };
+        let before: Vec<bool> = checks().iter().map(|&(_, p)| check(p)).collect();
+        // The driver comes with the system; a `libcuda.so` in a toolkit directory is a link-time
+        // stub that fails every call, so it is never preloaded.
+        let toolkit_missing = checks()
+            .iter()
+            .zip(&before)
+            .any(|(&(name, _), &found)| name != "cuda" && !found);
+        let preloaded = if toolkit_missing {
+            preload_toolkit(&search_directories())
+        } else {
+            Vec::new()
+        };
+        checks()
+            .iter()
+            .zip(before)
+            .map(|(&(name, present), found_before)| {
+                let found = found_before || check(present);
+                let directory = (found && !found_before)
+                    .then(|| {
+                        preloaded
+                            .iter()
+                            .find(|p| {
+                                p.file_name()
+                                    .and_then(|f| f.to_str())
+                                    .is_some_and(|f| f.starts_with(&format!("lib{name}.so.")))
+                            })
+                            .and_then(|p| p.parent())
+                            .map(|d| d.display().to_string())
+                    })
+                    .flatten();
+                CudaLibrary {
+                    name,
+                    found,
+                    directory,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Where to look for toolkit libraries that the loader does not find by itself.
+fn search_directories() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(list) = std::env::var_os(LIB_DIR_ENV) {
+        dirs.extend(std::env::split_paths(&list));
+    }
+    for var in [
+        "CUDA_HOME",
+        "CUDA_PATH",
+        "CUDA_ROOT",
+        "CUDA_TOOLKIT_ROOT_DIR",
+    ] {
+        if let Some(root) = std::env::var_os(var) {
+            let root = PathBuf::from(root);
+            dirs.push(root.join("lib64"));
+            dirs.push(root.join("lib"));
+            dirs.push(root.join("targets/x86_64-linux/lib"));
+        }
+    }
+    let mut roots = vec![PathBuf::from("/usr/local/cuda"), PathBuf::from("/opt/cuda")];
+    if let Ok(entries) = std::fs::read_dir("/usr/local") {
+        let mut versioned: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("cuda-"))
+            })
+            .collect();
+        // Newest first: `cuda-13.0` before `cuda-12.8`.
+        versioned.sort();
+        versioned.reverse();
+        roots.extend(versioned);
+    }
+    for root in roots {
+        dirs.push(root.join("lib64"));
+        dirs.push(root.join("targets/x86_64-linux/lib"));
+    }
+    dirs.retain(|d| d.is_dir() && !d.ends_with("stubs"));
+    dirs.dedup();
+    dirs
+}
+
+/// The file in `dir` for `prefix` (e.g. `libcublas.so`) with the newest major version from 11 to
+/// 13, as `prefix.MAJOR[.x.y]`. The majors are the libraries' own: CUDA 13 ships
+/// `libcublas.so.13` but `libcusolver.so.12`, CUDA 12 `libcublas.so.12` and `libcusolver.so.11`.
+fn versioned_file(dir: &Path, prefix: &str) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut best: Option<(u32, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
+            continue;
+        };
+        // `libnvrtc-builtins.so.13.0` has a major.minor suffix, the others a major.
+        let Some(major) = rest.split('.').next().and_then(|m| m.parse::<u32>().ok()) else {
+            continue;
+        };
+        if (11..=13).contains(&major) && best.as_ref().map_or(true, |(m, _)| major > *m) {
+            best = Some((major, entry.path()));
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+/// Preloads the toolkit files, each from the first of `dirs` that has one that loads; returns
+/// the paths loaded.
+fn preload_toolkit(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let Ok(mut loaded) = PRELOADED.lock() else {
+        return Vec::new();
+    };
+    for prefix in TOOLKIT_FILES {
+        for dir in dirs {
+            let Some(path) = versioned_file(dir, prefix) else {
+                continue;
+            };
+            if loaded.iter().any(|(p, _)| *p == path) {
+                break;
+            }
+            // SAFETY: loading a CUDA toolkit library runs only its initialisers, which have no
+            // preconditions; it stays loaded (in `PRELOADED`) for the rest of the process.
+            if let Ok(lib) = unsafe { libloading::Library::new(&path) } {
+                loaded.push((path, lib));
+                break;
+            }
+        }
+    }
+    loaded.iter().map(|(p, _)| p.clone()).collect()
+}
+
+fn driver_error(what: &str, e: result::DriverError) -> String {
+    format!("{what} failed: {e}")
+}
+
+/// Queries the driver for its version and devices. Needs `libcuda`.
+fn query_driver() -> Result<((i32, i32), Vec<CudaDevice>), String> {
+    result::init().map_err(|e| driver_error("cuInit", e))?;
+    let mut version = 0;
+    // SAFETY: `version` is a valid out-pointer.
+    unsafe { sys::cuDriverGetVersion(&mut version) }
+        .result()
+        .map_err(|e| driver_error("cuDriverGetVersion", e))?;
+    let count = result::device::get_count().map_err(|e| driver_error("cuDeviceGetCount", e))?;
+    let mut devices = Vec::new();
+    for ordinal in 0..count.max(0) {
+        let dev = result::device::get(ordinal).map_err(|e| driver_error("cuDeviceGet", e))?;
+        let name = result::device::get_name(dev).unwrap_or_else(|_| "unknown".to_owned());
+        let attr = |a| {
+            // SAFETY: `dev` is a valid device handle from `cuDeviceGet`.
+            unsafe { result::device::get_attribute(dev, a) }.unwrap_or(0)
+        };
+        use sys::CUdevice_attribute::*;
+        let major = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        let minor = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        // SAFETY: as above.
+        let total = unsafe { result::device::total_mem(dev) }.unwrap_or(0);
+        devices.push(CudaDevice {
+            ordinal: ordinal as usize,
+            name,
+            compute_capability: (major, minor),
+            total_memory: total as u64,
+        });
+    }
+    Ok(((version / 1000, (version % 1000) / 10), devices))
+}
+
+/// Probes the CUDA driver, libraries and devices. Creates no context; never panics.
+pub fn probe() -> CudaInfo {
+    let libraries = libraries().to_vec();
+    let driver_found = libraries.iter().any(|l| l.name == "cuda" && l.found);
+    let mut info = CudaInfo {
+        compiled: true,
+        available: false,
+        reason: None,
+        driver_found,
+        driver_version: None,
+        libraries,
+        devices: Vec::new(),
+    };
+    if !driver_found {
+        info.reason = Some(
+            "no NVIDIA driver was found (libcuda.so.1 / nvcuda.dll did not load); install the \
+             NVIDIA driver to use a GPU"
+                .to_owned(),
+        );
+        return info;
+    }
+    match catch_unwind(AssertUnwindSafe(query_driver)) {
+        Ok(Ok((version, devices))) => {
+            info.driver_version = Some(version);
+            info.devices = devices;
+        }
+        Ok(Err(message)) => {
+            info.reason = Some(format!("the NVIDIA driver is present but {message}"));
+            return info;
+        }
+        Err(_) => {
+            info.reason = Some(
+                "the NVIDIA driver is too old for this build (a driver entry point is missing); \
+                 update the driver to one for CUDA 12 or 13"
+                    .to_owned(),
+            );
+            return info;
+        }
+    }
+    let missing: Vec<&str> = info
+        .libraries
+        .iter()
+        .filter(|l| !l.found)
+        .map(|l| l.name)
+        .collect();
+    info.reason = if info.devices.is_empty() {
+        Some("the NVIDIA driver reports no CUDA device".to_owned())
+    } else if !missing.is_empty() {
+        Some(format!(
+            "the CUDA libraries {} (CUDA 12 or 13) were not found; install the CUDA toolkit or the \
+             pip wheels nvidia-cublas, nvidia-cusolver and nvidia-cuda-nvrtc, and put their \
+             directory in LD_LIBRARY_PATH or {LIB_DIR_ENV}",
+            missing
+                .iter()
+                .map(|m| format!("lib{m}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else {
+        let d = &info.devices[0];
+        (d.compute_capability < MIN_COMPUTE_CAPABILITY).then(|| {
+            format!(
+                "cuda:0 ({}) has compute capability {}.{}; corml-native needs {}.{} or newer",
+                d.name,
+                d.compute_capability.0,
+                d.compute_capability.1,
+                MIN_COMPUTE_CAPABILITY.0,
+                MIN_COMPUTE_CAPABILITY.1
+            )
+        })
+    };
+    info.available = info.reason.is_none();
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_newest_supported_major_version() {
+        let dir = std::env::temp_dir().join(format!("corml-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in [
+            "libcublas.so",
+            "libcublas.so.10",
+            "libcublas.so.12",
+            "libcublas.so.13.1.0.3",
+            "libcublasLt.so.13",
+            "libcublas.so.14",
+        ] {
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        let found = versioned_file(&dir, "libcublas.so").unwrap();
+        assert_eq!(found.file_name().unwrap(), "libcublas.so.13.1.0.3");
+        assert!(versioned_file(&dir, "libcusolver.so").is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn probe_never_panics_and_explains_itself() {
+        let info = probe();
+        assert!(info.compiled);
+        assert_eq!(info.available, info.reason.is_none());
+        assert_eq!(info.libraries.len(), 4);
+    }
+}

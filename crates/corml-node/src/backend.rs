@@ -1,0 +1,117 @@
+//! `backendInfo`: what the run-time probe found (CUDA driver, libraries, devices) and where
+//! device `'auto'` would run.
+
+use corml_core::backend::cpu::CpuBackend;
+use corml_core::device::cuda_info;
+use napi::bindgen_prelude::{AsyncTask, Env};
+use napi::Task;
+use napi_derive::napi;
+
+use crate::error::Result;
+use crate::task::{settle, Job};
+
+/// One CUDA library the backend loads at run time.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct CudaLibraryInfo {
+    /// `cuda` (the driver), `cublas`, `cusolver` or `nvrtc`.
+    pub name: String,
+    /// Whether it loaded.
+    pub found: bool,
+    /// The directory it was loaded from, when it was not on the loader's default path.
+    pub directory: Option<String>,
+}
+
+/// One CUDA device.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct CudaDeviceInfo {
+    /// Its ordinal: pass `'cuda:N'` as `device`.
+    pub ordinal: u32,
+    /// Its name, e.g. `NVIDIA H200`.
+    pub name: String,
+    /// Compute capability, e.g. `9.0`.
+    pub compute_capability: String,
+    /// Total memory in bytes.
+    pub total_memory: f64,
+}
+
+/// What this process can compute on.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct BackendInfo {
+    /// Where device `'auto'` runs: `'cuda:0'` or `'cpu'`.
+    pub auto: String,
+    /// Threads of the CPU backend.
+    pub cpu_threads: u32,
+    /// Whether this build has the CUDA backend (x86-64 Linux glibc and Windows builds do).
+    pub cuda_compiled: bool,
+    /// Whether `'cuda'` can be used.
+    pub cuda_available: bool,
+    /// Why not, when it cannot.
+    pub cuda_unavailable_reason: Option<String>,
+    /// The CUDA version the NVIDIA driver supports, e.g. `13.0`.
+    pub driver_cuda_version: Option<String>,
+    /// The libraries looked for.
+    pub libraries: Vec<CudaLibraryInfo>,
+    /// The devices the driver reports.
+    pub devices: Vec<CudaDeviceInfo>,
+}
+
+fn backend_info_now() -> BackendInfo {
+    let info = cuda_info();
+    BackendInfo {
+        auto: if info.available { "cuda:0" } else { "cpu" }.to_owned(),
+        cpu_threads: CpuBackend::threads() as u32,
+        cuda_compiled: info.compiled,
+        cuda_available: info.available,
+        cuda_unavailable_reason: info.reason,
+        driver_cuda_version: info.driver_version.map(|(a, b)| format!("{a}.{b}")),
+        libraries: info
+            .libraries
+            .into_iter()
+            .map(|l| CudaLibraryInfo {
+                name: l.name.to_owned(),
+                found: l.found,
+                directory: l.directory,
+            })
+            .collect(),
+        devices: info
+            .devices
+            .into_iter()
+            .map(|d| CudaDeviceInfo {
+                ordinal: d.ordinal as u32,
+                name: d.name,
+                compute_capability: format!(
+                    "{}.{}",
+                    d.compute_capability.0, d.compute_capability.1
+                ),
+                total_memory: d.total_memory as f64,
+            })
+            .collect(),
+    }
+}
+
+/// Probes the backends off the main thread (loading the CUDA driver can take a moment).
+pub struct BackendInfoTask(Job<BackendInfo>);
+
+#[napi]
+impl Task for BackendInfoTask {
+    type Output = Result<BackendInfo>;
+    type JsValue = BackendInfo;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, |info| info)
+    }
+}
+
+/// What the CUDA probe found and where device `'auto'` would run. Never rejects: a machine
+/// without CUDA gets `cudaAvailable: false` and the reason.
+#[napi]
+pub fn backend_info() -> AsyncTask<BackendInfoTask> {
+    AsyncTask::new(BackendInfoTask(Job::new(|| Ok(backend_info_now()))))
+}
