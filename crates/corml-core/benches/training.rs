@@ -12,8 +12,8 @@
 //! devices) and exits.
 //!
 //! For each dataset and model it prints the seconds of every training stage and, for CoRML, the
-//! ADMM loop's achieved rate next to a plain sgemm of the largest part's size measured on the same
-//! backend in the same run. `ml20m` is the seeded ML-20M-shaped generator (13,680 items, ~10M
+//! ADMM loop's achieved rate next to a plain gemm of the largest part's size, in the same precision,
+//! measured on the same backend in the same run. `ml20m` is the seeded ML-20M-shaped generator (13,680 items, ~10M
 //! interactions, trained whole with the paper's ML-20M settings); `gowalla` reads
 //! `DIR/gowalla/gowalla.inter.tsv.gz` and trains on the seeded 60/20/20 split with the paper's
 //! Gowalla settings.
@@ -21,7 +21,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use corml_core::backend::{resolve, Backend};
+use corml_core::backend::{resolve, Backend, Op};
 use corml_core::dataset::Interactions;
 use corml_core::dense::Dense;
 use corml_core::device::{cuda_info, Device, Precision};
@@ -147,18 +147,19 @@ fn load(name: &str, args: &Args) -> Result<Case, Error> {
     Ok(case)
 }
 
-/// sgemm `n × n × n` on the backend: the best of three after a warm-up, in flop/s.
+/// The ADMM loop's kind of product (`gemm_fast`: fp32, or TF32 when the backend was opened so),
+/// `n × n × n` on the backend: the best of three after a warm-up, in flop/s.
 fn sgemm_rate<B: Backend>(b: &B, n: usize) -> Result<f64, Error> {
     let ctl = Control::default();
     let m = Dense::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f32 / 17.0 - 0.5);
     let (x, y) = (b.upload(m.clone())?, b.upload(m)?);
     let mut c = b.zeros(n, n)?;
-    b.gemm(&mut c, 0.0, &x, &y, false, 1.0, &ctl)?;
+    b.gemm_fast(&mut c, 0.0, &x, Op::Plain, &y, Op::Plain, 1.0, &ctl)?;
     b.synchronize()?;
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         let start = Instant::now();
-        b.gemm(&mut c, 0.0, &x, &y, false, 1.0, &ctl)?;
+        b.gemm_fast(&mut c, 0.0, &x, Op::Plain, &y, Op::Plain, 1.0, &ctl)?;
         b.synchronize()?;
         best = best.min(start.elapsed().as_secs_f64());
     }
@@ -274,8 +275,9 @@ fn main() -> Result<(), Error> {
                 let gemm = with_backend!(selection.backend, b => sgemm_rate(b, largest))?;
                 write!(
                     line,
-                    " | ADMM loop {:.2} TFLOP/s, sgemm n={largest} {:.2} TFLOP/s ({:.0}%)",
+                    " | ADMM loop {:.2} TFLOP/s, plain {} gemm n={largest} {:.2} TFLOP/s ({:.0}%)",
                     loop_rate / 1e12,
+                    args.precision,
                     gemm / 1e12,
                     100.0 * loop_rate / gemm
                 )?;

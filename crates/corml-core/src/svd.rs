@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use crate::backend::{Backend, Op};
 use crate::dense::Dense;
 use crate::error::{Error, Result};
 use crate::progress::Control;
@@ -47,8 +48,13 @@ impl SvdOptions {
 /// An orthonormal basis of the columns of the row-major `rows × q` matrix `y`, row-major
 /// (thin Householder QR).
 fn orthonormalize_rows(y: &[f32], rows: usize, q: usize) -> Result<Vec<f32>> {
-    let dense = Dense::from_row_major(rows, q, y)?;
-    let basis: Mat<f32> = dense.as_ref().qr().compute_thin_Q();
+    orthonormalize_cols(&Dense::from_row_major(rows, q, y)?)
+}
+
+/// An orthonormal basis of the columns of `y`, row-major (thin Householder QR).
+fn orthonormalize_cols(y: &Dense) -> Result<Vec<f32>> {
+    let (rows, q) = (y.rows(), y.cols());
+    let basis: Mat<f32> = y.as_ref().qr().compute_thin_Q();
     let mut out = crate::dense::try_vec(rows * q)?;
     for (i, row) in out.chunks_mut(q.max(1)).enumerate() {
         for (j, x) in row.iter_mut().enumerate() {
@@ -58,48 +64,36 @@ fn orthonormalize_rows(y: &[f32], rows: usize, q: usize) -> Result<Vec<f32>> {
     Ok(out)
 }
 
-/// Top right singular vectors of `a` (with `at = aᵀ`), by randomized subspace iteration.
-///
-/// The subspace is SPEC.md's: `span((AᵀA)^(p+1) Ω)` for `p` power iterations and a Gaussian `Ω`
-/// of `q` columns, which is what Halko–Martinsson–Tropp's scheme spans after `A Ω` and `p`
-/// rounds of `Aᵀ`, `A`. It is built on the item side only: every round multiplies by `A` and
-/// `Aᵀ` and orthonormalizes the `cols × q` result, so the tall `rows × q` matrices are never
-/// factored. The vectors are then the Rayleigh–Ritz ones: with `Y = A Q`, the eigenvectors of
-/// `YᵀY` rotate `Q` onto the singular directions. All `rows × q` and `cols × q` work is row-major.
-///
-/// The rank and subspace are clamped to the smaller dimension of `a`.
-pub fn randomized_svd(a: &Csr, at: &Csr, opts: SvdOptions, ctl: &Control) -> Result<TruncatedSvd> {
-    let (m, n) = (a.rows(), a.cols());
-    if m.min(n) == 0 {
+/// The subspace and rank for a matrix whose smaller dimension is `min_dim`.
+fn sizes(opts: &SvdOptions, min_dim: usize) -> Result<(usize, usize)> {
+    if min_dim == 0 {
         return Err(Error::EmptyData(
             "cannot take the SVD of an empty matrix".into(),
         ));
     }
-    let q = opts.oversampled.max(opts.rank).min(m.min(n));
-    let k = opts.rank.min(q);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let q = opts.oversampled.max(opts.rank).min(min_dim);
+    Ok((q, opts.rank.min(q)))
+}
+
+/// The orthonormalized Gaussian start `Ω` (`n × q`, row-major), the same for every path.
+fn start(n: usize, q: usize, seed: u64) -> Result<Vec<f32>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut z = crate::dense::try_vec(n * q)?;
     z.iter_mut()
         .for_each(|x| *x = StandardNormal.sample(&mut rng));
-    let mut basis = orthonormalize_rows(&z, n, q)?;
-    for _ in 0..=opts.power_iterations {
-        ctl.check()?;
-        let y = a.matmul_rows(&basis, q)?;
-        z = at.matmul_rows(&y, q)?;
-        basis = orthonormalize_rows(&z, n, q)?;
-    }
-    ctl.check()?;
-    // Rayleigh–Ritz: YᵀY = Qᵀ AᵀA Q (q × q); a row-major `Y` is the column-major `Yᵀ`.
-    let y = a.matmul_rows(&basis, q)?;
-    let yt = MatRef::from_column_major_slice(&y, q, m);
-    let gram: Mat<f32> = yt * yt.transpose();
-    let eig = gram
+    orthonormalize_rows(&z, n, q)
+}
+
+/// Rayleigh–Ritz: with `projected = Qᵀ AᵀA Q` (`q × q`), the eigenvectors `W` of `projected`
+/// rotate the basis `Q` (`n × q`, row-major) onto the singular directions: `V = Q W`.
+fn ritz(basis: &[f32], projected: Mat<f32>, n: usize, q: usize, k: usize) -> Result<TruncatedSvd> {
+    let eig = projected
         .self_adjoint_eigen(faer::Side::Lower)
         .map_err(|e| Error::Numerical(format!("the SVD did not converge: {e:?}")))?;
     let (w, lambda) = (eig.U(), eig.S().column_vector());
     let mut order: Vec<usize> = (0..q).collect();
     order.sort_by(|&x, &y| lambda[y].total_cmp(&lambda[x]));
-    let qt = MatRef::from_column_major_slice(&basis, q, n);
+    let qt = MatRef::from_column_major_slice(basis, q, n);
     let mut top = Mat::<f32>::zeros(q, k);
     for (j, &src) in order.iter().take(k).enumerate() {
         for i in 0..q {
@@ -114,6 +108,84 @@ pub fn randomized_svd(a: &Csr, at: &Csr, opts: SvdOptions, ctl: &Control) -> Res
         .map(|&j| lambda[j].max(0.0).sqrt())
         .collect();
     Ok(TruncatedSvd { values, vectors })
+}
+
+/// Top right singular vectors of `a` (with `at = aᵀ`), by randomized subspace iteration.
+///
+/// The subspace is SPEC.md's: `span((AᵀA)^(p+1) Ω)` for `p` power iterations and a Gaussian `Ω`
+/// of `q` columns, which is what Halko–Martinsson–Tropp's scheme spans after `A Ω` and `p`
+/// rounds of `Aᵀ`, `A`. It is built on the item side only: every round multiplies by `A` and
+/// `Aᵀ` and orthonormalizes the `cols × q` result, so the tall `rows × q` matrices are never
+/// factored. The vectors are then the Rayleigh–Ritz ones: with `Y = A Q`, the eigenvectors of
+/// `YᵀY` rotate `Q` onto the singular directions. All `rows × q` and `cols × q` work is row-major.
+///
+/// The rank and subspace are clamped to the smaller dimension of `a`.
+pub fn randomized_svd(a: &Csr, at: &Csr, opts: SvdOptions, ctl: &Control) -> Result<TruncatedSvd> {
+    let (m, n) = (a.rows(), a.cols());
+    let (q, k) = sizes(&opts, m.min(n))?;
+    let mut basis = start(n, q, opts.seed)?;
+    for _ in 0..=opts.power_iterations {
+        ctl.check()?;
+        let y = a.matmul_rows(&basis, q)?;
+        let z = at.matmul_rows(&y, q)?;
+        basis = orthonormalize_rows(&z, n, q)?;
+    }
+    ctl.check()?;
+    // YᵀY = Qᵀ AᵀA Q; a row-major `Y` is the column-major `Yᵀ`.
+    let y = a.matmul_rows(&basis, q)?;
+    let yt = MatRef::from_column_major_slice(&y, q, m);
+    ritz(&basis, yt * yt.transpose(), n, q, k)
+}
+
+/// The same subspace iteration and Rayleigh–Ritz step as [`randomized_svd`], with `AᵀA` given as
+/// the dense `cols × cols` Gram matrix `gram` and every product on `backend`: for a GPU, where
+/// `G · Q` is a fast dense product while the sparse products would run on the CPU. `rows` is the
+/// row count of `A` (it bounds the rank). The orthonormalizations stay on the host, with the same
+/// QR as the sparse path, so the two differ by the rounding of the products only.
+pub fn randomized_svd_gram<B: Backend>(
+    backend: &B,
+    gram: Dense,
+    rows: usize,
+    opts: SvdOptions,
+    ctl: &Control,
+) -> Result<TruncatedSvd> {
+    let n = gram.rows();
+    let (q, k) = sizes(&opts, rows.min(n))?;
+    let g = backend.upload(gram)?;
+    let mut basis = start(n, q, opts.seed)?;
+    let product = |basis: &[f32]| -> Result<(B::Matrix, B::Matrix)> {
+        let qd = backend.upload(Dense::from_row_major(n, q, basis)?)?;
+        let mut z = backend.zeros(n, q)?;
+        backend.gemm(&mut z, 0.0, &g, Op::Plain, &qd, Op::Plain, 1.0, ctl)?;
+        Ok((qd, z))
+    };
+    for _ in 0..=opts.power_iterations {
+        ctl.check()?;
+        let (_, z) = product(&basis)?;
+        let z = backend.download(z)?;
+        basis = orthonormalize_cols(&z)?;
+    }
+    ctl.check()?;
+    let (qd, z) = product(&basis)?;
+    let mut projected = backend.zeros(q, q)?;
+    backend.gemm(
+        &mut projected,
+        0.0,
+        &qd,
+        Op::Transposed,
+        &z,
+        Op::Plain,
+        1.0,
+        ctl,
+    )?;
+    let projected = backend.download(projected)?;
+    ritz(
+        &basis,
+        Mat::from_fn(q, q, |i, j| projected.get(i, j)),
+        n,
+        q,
+        k,
+    )
 }
 
 #[cfg(test)]
@@ -171,6 +243,41 @@ mod tests {
                 norm2 > 1.0 - 1e-4,
                 "vector {j} lies outside the subspace: {norm2}"
             );
+        }
+    }
+
+    /// The dense-Gram path (here on the CPU backend) follows the same iteration as the sparse
+    /// one, so values and subspaces agree to rounding.
+    #[test]
+    fn gram_path_matches_sparse_path() {
+        let data = crate::synthetic::generate(
+            &crate::synthetic::SyntheticSpec::ml20m()
+                .scaled(0.05)
+                .unwrap(),
+        )
+        .unwrap();
+        let a = crate::dataset::normalized(data.matrix());
+        let at = a.transpose();
+        let opts = SvdOptions::spec(32, 5);
+        let sparse = randomized_svd(&a, &at, opts, &Control::default()).unwrap();
+        let gram = a.gram(&at, None).unwrap();
+        let backend = crate::backend::cpu::CpuBackend::new();
+        let dense =
+            randomized_svd_gram(&backend, gram, a.rows(), opts, &Control::default()).unwrap();
+        for (x, y) in sparse.values.iter().zip(&dense.values) {
+            assert!((x - y).abs() <= 1e-4 * x.max(1e-3), "{x} vs {y}");
+        }
+        let k = sparse.vectors.cols();
+        for j in 0..k {
+            let norm2: f64 = (0..k)
+                .map(|c| {
+                    (0..a.cols())
+                        .map(|i| sparse.vectors.get(i, j) as f64 * dense.vectors.get(i, c) as f64)
+                        .sum::<f64>()
+                        .powi(2)
+                })
+                .sum();
+            assert!(norm2 > 1.0 - 1e-3, "vector {j}: {norm2}");
         }
     }
 }

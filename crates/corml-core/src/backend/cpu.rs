@@ -11,7 +11,7 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Par};
 use rayon::prelude::*;
 
-use super::Backend;
+use super::{product_shape, Backend, Op};
 use crate::dense::{available_memory, format_bytes, Dense};
 use crate::error::{Error, Result};
 use crate::progress::Control;
@@ -78,27 +78,19 @@ impl Backend for CpuBackend {
         c: &mut Dense,
         beta: f32,
         a: &Dense,
+        op_a: Op,
         b: &Dense,
-        transpose_b: bool,
+        op_b: Op,
         alpha: f32,
         ctl: &Control,
     ) -> Result<()> {
-        let (m, k) = (a.rows(), a.cols());
-        let (bk, n) = if transpose_b {
-            (b.cols(), b.rows())
-        } else {
-            (b.rows(), b.cols())
-        };
-        if k != bk || c.rows() != m || c.cols() != n {
-            return Err(Error::invalid(format!(
-                "gemm shapes: c {}×{}, a {m}×{k}, b {}×{}{}",
-                c.rows(),
-                c.cols(),
-                b.rows(),
-                b.cols(),
-                if transpose_b { " (transposed)" } else { "" }
-            )));
-        }
+        let (_, n, _) = product_shape(
+            (c.rows(), c.cols()),
+            (a.rows(), a.cols()),
+            op_a,
+            (b.rows(), b.cols()),
+            op_b,
+        )?;
         let accum = if beta == 0.0 {
             Accum::Replace
         } else {
@@ -108,24 +100,21 @@ impl Backend for CpuBackend {
             Accum::Add
         };
         let mut cv = c.as_mut();
-        let (av, bv) = (a.as_ref(), b.as_ref());
+        let av = match op_a {
+            Op::Plain => a.as_ref(),
+            Op::Transposed => a.as_ref().transpose(),
+        };
+        let bv = b.as_ref();
         let mut start = 0;
         while start < n {
             ctl.check()?;
             let width = PANEL.min(n - start);
             let dst = cv.rb_mut().subcols_mut(start, width);
-            if transpose_b {
-                matmul(
-                    dst,
-                    accum,
-                    av,
-                    bv.subrows(start, width).transpose(),
-                    alpha,
-                    par(),
-                );
-            } else {
-                matmul(dst, accum, av, bv.subcols(start, width), alpha, par());
-            }
+            let panel = match op_b {
+                Op::Plain => bv.subcols(start, width),
+                Op::Transposed => bv.subrows(start, width).transpose(),
+            };
+            matmul(dst, accum, av, panel, alpha, par());
             start += width;
         }
         Ok(())
@@ -333,12 +322,21 @@ mod tests {
         let ctl = Control::default();
         let x = random(N, N, 1);
         let mut a = Dense::zeros(N, N).unwrap();
-        cpu.gemm(&mut a, 0.0, &x, &x, true, 1.0 / N as f32, &ctl)
-            .unwrap();
+        cpu.gemm(
+            &mut a,
+            0.0,
+            &x,
+            Op::Plain,
+            &x,
+            Op::Transposed,
+            1.0 / N as f32,
+            &ctl,
+        )
+        .unwrap();
         cpu.scale_add_diagonal(&mut a, 1.0, &vec![1.0; N]).unwrap();
         let inv = cpu.spd_inverse(a.clone(), &ctl).unwrap();
         let mut prod = Dense::zeros(N, N).unwrap();
-        cpu.gemm(&mut prod, 0.0, &a, &inv, false, 1.0, &ctl)
+        cpu.gemm(&mut prod, 0.0, &a, Op::Plain, &inv, Op::Plain, 1.0, &ctl)
             .unwrap();
         let mut worst = 0f32;
         for j in 0..N {
@@ -376,7 +374,8 @@ mod tests {
         let (a, b) = (random(30, 20, 2), random(N, 20, 3));
         let mut c = random(30, N, 4);
         let c0 = c.clone();
-        cpu.gemm(&mut c, 0.5, &a, &b, true, 2.0, &ctl).unwrap();
+        cpu.gemm(&mut c, 0.5, &a, Op::Plain, &b, Op::Transposed, 2.0, &ctl)
+            .unwrap();
         for j in (0..N).step_by(97) {
             for i in 0..30 {
                 let dot: f32 = (0..20).map(|k| a.get(i, k) * b.get(j, k)).sum();
@@ -385,7 +384,7 @@ mod tests {
             }
         }
         assert_eq!(
-            cpu.gemm(&mut c, 0.0, &a, &a, false, 1.0, &ctl)
+            cpu.gemm(&mut c, 0.0, &a, Op::Plain, &a, Op::Plain, 1.0, &ctl)
                 .unwrap_err()
                 .code(),
             crate::ErrorCode::InvalidArgument

@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 
-use super::Backend;
+use super::{Backend, Op};
 use crate::dense::Dense;
 use crate::device::{CudaInfo, Precision};
 use crate::error::{Error, Result};
@@ -68,8 +68,9 @@ impl Backend for CudaBackend {
         _c: &mut Infallible,
         _beta: f32,
         _a: &Infallible,
+        _op_a: Op,
         _b: &Infallible,
-        _transpose_b: bool,
+        _op_b: Op,
         _alpha: f32,
         _ctl: &Control,
     ) -> Result<()> {

@@ -17,6 +17,38 @@ use crate::device::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::progress::Control;
 
+/// Whether a product operand is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// As stored.
+    Plain,
+    /// Transposed.
+    Transposed,
+}
+
+/// The shape `(m, n, k)` of `op_a(a) · op_b(b)` written into a `c_rows × c_cols` matrix, or an
+/// `INVALID_ARGUMENT` error naming the shapes.
+pub fn product_shape(
+    c: (usize, usize),
+    a: (usize, usize),
+    op_a: Op,
+    b: (usize, usize),
+    op_b: Op,
+) -> Result<(usize, usize, usize)> {
+    let oriented = |(r, c): (usize, usize), op| match op {
+        Op::Plain => (r, c),
+        Op::Transposed => (c, r),
+    };
+    let ((m, k), (bk, n)) = (oriented(a, op_a), oriented(b, op_b));
+    if k != bk || c != (m, n) {
+        return Err(Error::invalid(format!(
+            "gemm shapes: c {}×{} = {:?}(a {}×{}) · {:?}(b {}×{})",
+            c.0, c.1, op_a, a.0, a.1, op_b, b.0, b.1
+        )));
+    }
+    Ok((m, n, k))
+}
+
 /// Dense operations on matrices that live on one device.
 pub trait Backend: Sync {
     /// A dense `f32` matrix resident on the backend's device.
@@ -49,7 +81,7 @@ pub trait Backend: Sync {
     /// A `rows × cols` zero matrix.
     fn zeros(&self, rows: usize, cols: usize) -> Result<Self::Matrix>;
 
-    /// `c ← alpha · a · bᵀ⁽ᵗʳᵃⁿˢ⁾ + beta · c`, where `b` is used transposed when `transpose_b`.
+    /// `c ← alpha · op_a(a) · op_b(b) + beta · c`, in fp32.
     ///
     /// Long products check `ctl` for cancellation between column panels.
     #[allow(clippy::too_many_arguments)]
@@ -58,11 +90,35 @@ pub trait Backend: Sync {
         c: &mut Self::Matrix,
         beta: f32,
         a: &Self::Matrix,
+        op_a: Op,
         b: &Self::Matrix,
-        transpose_b: bool,
+        op_b: Op,
         alpha: f32,
         ctl: &Control,
     ) -> Result<()>;
+
+    /// Like [`Backend::gemm`], for the products the caller's precision setting applies to (the
+    /// ADMM loop's): on a GPU opened with [`Precision::Tf32`], tensor-core TF32 arithmetic.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_fast(
+        &self,
+        c: &mut Self::Matrix,
+        beta: f32,
+        a: &Self::Matrix,
+        op_a: Op,
+        b: &Self::Matrix,
+        op_b: Op,
+        alpha: f32,
+        ctl: &Control,
+    ) -> Result<()> {
+        self.gemm(c, beta, a, op_a, b, op_b, alpha, ctl)
+    }
+
+    /// Whether the randomized SVD should run as dense products with the item Gram matrix on this
+    /// backend (where dense products are far cheaper than sparse ones: a GPU).
+    fn prefers_dense_svd(&self) -> bool {
+        false
+    }
 
     /// The inverse of a symmetric positive definite matrix (through a Cholesky factorization),
     /// checking `ctl` for cancellation as it goes.

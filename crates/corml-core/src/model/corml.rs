@@ -6,7 +6,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
-use crate::backend::{resolve, Backend};
+use crate::backend::{resolve, Backend, Op};
 use crate::dataset::{item_degrees, normalized, user_degrees, Interactions};
 use crate::dense::{format_bytes, Dense};
 use crate::device::{Device, Precision};
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::partition::spectral_partition;
 use crate::progress::{Control, ProgressEvent};
 use crate::sparse::Csr;
-use crate::svd::{randomized_svd, SvdOptions};
+use crate::svd::{randomized_svd, randomized_svd_gram, SvdOptions};
 use crate::with_backend;
 
 /// Entries of S below this are dropped when a part is stored (SPEC.md step 4).
@@ -243,7 +243,7 @@ fn fit_on<B: Backend>(
     ctl.stage("svd", 0.0)?;
 
     // 1–2. Degrees, user weights and the spectral factor V.
-    let prep = Prepared::compute(r, params, ctl)?;
+    let prep = Prepared::compute(backend, r, params, ctl)?;
     let (d, phi, v, inv_sqrt_degree) = (prep.degrees, prep.phi, prep.v, prep.inv_sqrt_degree);
     timer.borrow_mut().lap("svd");
 
@@ -340,7 +340,12 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn compute(r: &Csr, params: &CormlParams, ctl: &Control) -> Result<Self> {
+    fn compute<B: Backend>(
+        backend: &B,
+        r: &Csr,
+        params: &CormlParams,
+        ctl: &Control,
+    ) -> Result<Self> {
         let degrees = item_degrees(r);
         let du = user_degrees(r);
         let du_max = du.iter().cloned().fold(1.0f32, f32::max);
@@ -351,7 +356,19 @@ impl Prepared {
         let inv_sqrt_degree: Vec<f32> = degrees.iter().map(|x| x.powf(-0.5)).collect();
         let normalized = normalized(r);
         let svd_opts = SvdOptions::spec(params.eigenvectors, params.seed);
-        let v = randomized_svd(&normalized, &normalized.transpose(), svd_opts, ctl)?.vectors;
+        // On a GPU the subspace iteration runs as dense products with the item Gram matrix,
+        // when it fits in half the device's memory (the parts' solves come after it).
+        let (n, q) = (r.cols() as u64, svd_opts.oversampled as u64);
+        let dense_bytes = 4 * (n * n + 2 * n * q + q * q);
+        let budget = params
+            .memory_budget
+            .unwrap_or_else(|| backend.memory_budget());
+        let v = if backend.prefers_dense_svd() && dense_bytes <= budget / 2 {
+            let gram = normalized.gram(&normalized.transpose(), None)?;
+            randomized_svd_gram(backend, gram, r.rows(), svd_opts, ctl)?.vectors
+        } else {
+            randomized_svd(&normalized, &normalized.transpose(), svd_opts, ctl)?.vectors
+        };
         Ok(Prepared {
             degrees,
             inv_sqrt_degree,
@@ -483,7 +500,7 @@ impl<B: Backend> PartSolver<'_, B> {
         if lambda < 1.0 {
             let vp = b.upload(self.v.select_rows(self.part)?)?;
             let mut gp = b.zeros(n, n)?;
-            b.gemm(&mut gp, 0.0, &vp, &vp, true, 1.0, ctl)?;
+            b.gemm(&mut gp, 0.0, &vp, Op::Plain, &vp, Op::Transposed, 1.0, ctl)?;
             drop(vp);
             let left: Vec<f32> = d.iter().map(|x| x.powf(t - 0.5)).collect();
             let right: Vec<f32> = d.iter().map(|x| x.powf(0.5 - t)).collect();
@@ -492,8 +509,9 @@ impl<B: Backend> PartSolver<'_, B> {
                 &mut bm,
                 1.0,
                 &ii,
+                Op::Plain,
                 &gp,
-                false,
+                Op::Plain,
                 self.eps * (1.0 / lambda - 1.0),
                 ctl,
             )?;
@@ -505,7 +523,7 @@ impl<B: Backend> PartSolver<'_, B> {
         b.scale_add_diagonal(&mut ii, self.eps, &diag)?;
         let ainv = b.spd_inverse(ii, ctl)?;
         let mut h = b.zeros(n, n)?;
-        b.gemm(&mut h, 0.0, &ainv, &bm, false, 1.0, ctl)?;
+        b.gemm(&mut h, 0.0, &ainv, Op::Plain, &bm, Op::Plain, 1.0, ctl)?;
         let bm = h; // B ← Ainv · B
         let mut h = b.zeros(n, n)?;
         let mut gamma = b.zeros(n, n)?;
@@ -517,7 +535,7 @@ impl<B: Backend> PartSolver<'_, B> {
             self.report("admm", it + 1, 0.06 + 0.94 * it as f64 / iters as f64)?;
             // H̃ = B + Ainv · ρ(S − Γ); `s` holds ρ(S − Γ), zero before the first iteration.
             if it > 0 {
-                b.gemm(&mut h, 0.0, &ainv, &s, false, 1.0, ctl)?;
+                b.gemm_fast(&mut h, 0.0, &ainv, Op::Plain, &s, Op::Plain, 1.0, ctl)?;
             }
             b.admm_step(&mut h, &bm, &ainv, &mut gamma, &mut s, rho, it + 1 < iters)?;
         }
@@ -541,7 +559,7 @@ fn admm_iterates_on<B: Backend>(
     params: &CormlParams,
 ) -> Result<(Dense, Dense)> {
     let ctl = Control::default();
-    let prep = Prepared::compute(train, params, &ctl)?;
+    let prep = Prepared::compute(backend, train, params, &ctl)?;
     let part: Vec<u32> = (0..train.cols() as u32).collect();
     let solver = PartSolver {
         backend,

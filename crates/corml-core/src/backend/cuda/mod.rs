@@ -22,7 +22,7 @@ use cudarc::driver::{
 };
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
 
-use super::Backend;
+use super::{product_shape, Backend, Op};
 use crate::dense::{format_bytes, Dense};
 use crate::device::Precision;
 use crate::error::{Error, Result};
@@ -165,7 +165,10 @@ pub struct CudaBackend {
     precision: Precision,
     device: Arc<DeviceState>,
     stream: Arc<CudaStream>,
+    /// fp32 products.
     blas: CudaBlas,
+    /// The ADMM loop's products: TF32 tensor-core math when `precision` is `Tf32`.
+    blas_fast: CudaBlas,
     solver: DnHandle,
 }
 
@@ -216,15 +219,20 @@ impl CudaBackend {
             .ctx
             .new_stream()
             .map_err(driver_err("creating a stream"))?;
-        let blas = CudaBlas::new(stream.clone()).map_err(blas_err("creating a cuBLAS handle"))?;
-        let mode = match precision {
+        let handle = |mode| -> Result<CudaBlas> {
+            let blas =
+                CudaBlas::new(stream.clone()).map_err(blas_err("creating a cuBLAS handle"))?;
+            // SAFETY: the handle was just created and is valid.
+            unsafe { blas_sys::cublasSetMathMode(*blas.handle(), mode) }
+                .result()
+                .map_err(blas_err("cublasSetMathMode"))?;
+            Ok(blas)
+        };
+        let blas = handle(blas_sys::cublasMath_t::CUBLAS_DEFAULT_MATH)?;
+        let blas_fast = handle(match precision {
             Precision::Fp32 => blas_sys::cublasMath_t::CUBLAS_DEFAULT_MATH,
             Precision::Tf32 => blas_sys::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH,
-        };
-        // SAFETY: the handle was just created and is valid.
-        unsafe { blas_sys::cublasSetMathMode(*blas.handle(), mode) }
-            .result()
-            .map_err(blas_err("cublasSetMathMode"))?;
+        })?;
         let solver =
             DnHandle::new(stream.clone()).map_err(solver_err("creating a cuSOLVER handle"))?;
         Ok(CudaBackend {
@@ -233,6 +241,7 @@ impl CudaBackend {
             device,
             stream,
             blas,
+            blas_fast,
             solver,
         })
     }
@@ -383,60 +392,31 @@ impl Backend for CudaBackend {
         c: &mut CudaMatrix,
         beta: f32,
         a: &CudaMatrix,
+        op_a: Op,
         b: &CudaMatrix,
-        transpose_b: bool,
+        op_b: Op,
         alpha: f32,
         ctl: &Control,
     ) -> Result<()> {
-        let (m, k) = (a.rows, a.cols);
-        let (bk, n) = if transpose_b {
-            (b.cols, b.rows)
-        } else {
-            (b.rows, b.cols)
-        };
-        if k != bk || c.rows != m || c.cols != n {
-            return Err(Error::invalid(format!(
-                "gemm shapes: c {}×{}, a {m}×{k}, b {}×{}{}",
-                c.rows,
-                c.cols,
-                b.rows,
-                b.cols,
-                if transpose_b { " (transposed)" } else { "" }
-            )));
-        }
-        ctl.check()?;
-        if m == 0 || n == 0 {
-            return Ok(());
-        }
-        if k == 0 {
-            // An empty sum: c ← beta · c.
-            return self.scale_add_diagonal_rect(c, beta);
-        }
-        self.bind()?;
-        let int = |x: usize| {
-            i32::try_from(x)
-                .map_err(|_| Error::invalid(format!("dimension {x} is too large for cuBLAS")))
-        };
-        let cfg = GemmConfig {
-            transa: blas_sys::cublasOperation_t::CUBLAS_OP_N,
-            transb: if transpose_b {
-                blas_sys::cublasOperation_t::CUBLAS_OP_T
-            } else {
-                blas_sys::cublasOperation_t::CUBLAS_OP_N
-            },
-            m: int(m)?,
-            n: int(n)?,
-            k: int(k)?,
-            alpha,
-            lda: int(a.rows)?,
-            ldb: int(b.rows)?,
-            beta,
-            ldc: int(c.rows)?,
-        };
-        // SAFETY: the shapes and leading dimensions were checked against the buffers above, and
-        // `c` cannot alias `a` or `b` (it is borrowed mutably).
-        unsafe { self.blas.gemm(cfg, &a.data, &b.data, &mut c.data) }
-            .map_err(blas_err("cublasSgemm"))
+        self.product(&self.blas, c, beta, a, op_a, b, op_b, alpha, ctl)
+    }
+
+    fn gemm_fast(
+        &self,
+        c: &mut CudaMatrix,
+        beta: f32,
+        a: &CudaMatrix,
+        op_a: Op,
+        b: &CudaMatrix,
+        op_b: Op,
+        alpha: f32,
+        ctl: &Control,
+    ) -> Result<()> {
+        self.product(&self.blas_fast, c, beta, a, op_a, b, op_b, alpha, ctl)
+    }
+
+    fn prefers_dense_svd(&self) -> bool {
+        true
     }
 
     fn spd_inverse(&self, mut a: CudaMatrix, ctl: &Control) -> Result<CudaMatrix> {
@@ -663,6 +643,63 @@ impl Backend for CudaBackend {
 }
 
 impl CudaBackend {
+    /// `c ← alpha · op_a(a) · op_b(b) + beta · c` through the cuBLAS handle `blas`.
+    #[allow(clippy::too_many_arguments)]
+    fn product(
+        &self,
+        blas: &CudaBlas,
+        c: &mut CudaMatrix,
+        beta: f32,
+        a: &CudaMatrix,
+        op_a: Op,
+        b: &CudaMatrix,
+        op_b: Op,
+        alpha: f32,
+        ctl: &Control,
+    ) -> Result<()> {
+        let (m, n, k) = product_shape(
+            (c.rows, c.cols),
+            (a.rows, a.cols),
+            op_a,
+            (b.rows, b.cols),
+            op_b,
+        )?;
+        ctl.check()?;
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        if k == 0 {
+            // An empty sum: c ← beta · c.
+            return self.scale_add_diagonal_rect(c, beta);
+        }
+        self.bind()?;
+        let int = |x: usize| {
+            i32::try_from(x)
+                .map_err(|_| Error::invalid(format!("dimension {x} is too large for cuBLAS")))
+        };
+        let op = |o| match o {
+            Op::Plain => blas_sys::cublasOperation_t::CUBLAS_OP_N,
+            Op::Transposed => blas_sys::cublasOperation_t::CUBLAS_OP_T,
+        };
+        let cfg = GemmConfig {
+            transa: op(op_a),
+            transb: op(op_b),
+            m: int(m)?,
+            n: int(n)?,
+            k: int(k)?,
+            alpha,
+            // Leading dimensions are those of the stored (column-major) matrices.
+            lda: int(a.rows.max(1))?,
+            ldb: int(b.rows.max(1))?,
+            beta,
+            ldc: int(c.rows.max(1))?,
+        };
+        // SAFETY: the shapes were checked against the buffers by `product_shape`, the leading
+        // dimensions are the stored row counts, and `c` cannot alias `a` or `b` (it is borrowed
+        // mutably).
+        unsafe { blas.gemm(cfg, &a.data, &b.data, &mut c.data) }.map_err(blas_err("cublasSgemm"))
+    }
+
     /// `m ← beta · m` for any shape (the `k = 0` product).
     fn scale_add_diagonal_rect(&self, m: &mut CudaMatrix, beta: f32) -> Result<()> {
         let zeros = vec![0.0; m.rows.min(m.cols)];
