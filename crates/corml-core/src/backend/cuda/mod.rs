@@ -713,10 +713,17 @@ mod tests {
 
     /// NVRTC needs no GPU: wherever `libnvrtc` loads (a toolkit, the `nvidia-cuda-nvrtc` wheel
     /// through `CORML_CUDA_LIB_DIR`), the kernels must compile for every architecture we support.
+    /// `.ci/run` fetches the wheel's libraries (`scripts/fetch-nvrtc.mts`) and sets
+    /// `CORML_REQUIRE_NVRTC`, so on CI this test cannot skip.
     #[test]
     fn kernels_compile_with_nvrtc() {
         let info = probe();
         if !info.libraries.iter().any(|l| l.name == "nvrtc" && l.found) {
+            assert!(
+                std::env::var_os("CORML_REQUIRE_NVRTC").is_none(),
+                "CORML_REQUIRE_NVRTC is set but libnvrtc did not load ({LIB_DIR_ENV} = {:?})",
+                std::env::var_os(LIB_DIR_ENV)
+            );
             eprintln!("skipped: libnvrtc was not found (set {LIB_DIR_ENV} to check the kernels)");
             return;
         }
