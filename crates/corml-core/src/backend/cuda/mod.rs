@@ -8,7 +8,7 @@
 
 mod probe;
 
-pub use probe::{probe, LIB_DIR_ENV, MIN_COMPUTE_CAPABILITY};
+pub use probe::{probe, LIB_DIR_ENV, MIN_COMPUTE_CAPABILITY, MIN_DRIVER_CUDA};
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -201,15 +201,28 @@ impl CudaBackend {
         }
         // cudarc panics on a missing library or symbol; the probe makes that unlikely, and this
         // turns what is left into an error instead of an abort of the host process.
-        catch_unwind(AssertUnwindSafe(|| Self::open(ordinal, precision))).unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("a CUDA library call panicked");
-            Err(Error::CudaUnavailable(format!(
-                "cuda:{ordinal} could not be opened: {why}"
-            )))
+        let opened = catch_unwind(AssertUnwindSafe(|| Self::open(ordinal, precision)))
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("a CUDA library call panicked");
+                Err(Error::Cuda(why.to_owned()))
+            });
+        // Failing to open the device (context, handles, kernels) means CUDA cannot be used here;
+        // running out of its memory stays OUT_OF_DEVICE_MEMORY.
+        opened.map_err(|e| match e {
+            Error::Cuda(why) => {
+                let hint = if why.contains("UNSUPPORTED_PTX_VERSION") {
+                    "; the NVRTC library is newer than the driver: update the driver or use CUDA \
+                     libraries that match it"
+                } else {
+                    ""
+                };
+                Error::CudaUnavailable(format!("cuda:{ordinal} could not be opened: {why}{hint}"))
+            }
+            other => other,
         })
     }
 

@@ -18,6 +18,9 @@ use crate::device::{CudaDevice, CudaInfo, CudaLibrary};
 /// Environment variable with extra directories (separated like `PATH`) to load CUDA libraries from.
 pub const LIB_DIR_ENV: &str = "CORML_CUDA_LIB_DIR";
 
+/// Oldest CUDA version the driver must support (the libraries looked for are CUDA 12's or 13's).
+pub const MIN_DRIVER_CUDA: (i32, i32) = (12, 0);
+
 /// Lowest compute capability the kernels and cuSOLVER paths are written for.
 pub const MIN_COMPUTE_CAPABILITY: (i32, i32) = (6, 0);
 
@@ -275,7 +278,14 @@ pub fn probe() -> CudaInfo {
         .filter(|l| !l.found)
         .map(|l| l.name)
         .collect();
-    info.reason = if info.devices.is_empty() {
+    let driver = info.driver_version.unwrap_or((0, 0));
+    info.reason = if driver < MIN_DRIVER_CUDA {
+        Some(format!(
+            "the NVIDIA driver supports CUDA {}.{} only; corml-native needs a driver for CUDA \
+             {}.{} or newer: update the driver",
+            driver.0, driver.1, MIN_DRIVER_CUDA.0, MIN_DRIVER_CUDA.1
+        ))
+    } else if info.devices.is_empty() {
         Some("the NVIDIA driver reports no CUDA device".to_owned())
     } else if !missing.is_empty() {
         Some(format!(
