@@ -4,7 +4,15 @@
  */
 import { fileURLToPath } from 'node:url'
 
-import { CoRML, Dataset, EASE, GFCF, evaluate, type Recommender } from '../src/index.js'
+import {
+  CoRML,
+  Dataset,
+  EASE,
+  GFCF,
+  backendInfo,
+  evaluate,
+  type Recommender,
+} from '../src/index.js'
 
 const samplePath = fileURLToPath(new URL('./data/sample.tsv', import.meta.url))
 
@@ -13,6 +21,11 @@ console.log(
   `sample: ${data.numUsers} users, ${data.numItems} items, ${data.numInteractions} interactions`,
 )
 const { train, valid, test } = data.split({ ratios: [0.6, 0.2, 0.2], seed: 2026 })
+const backends = await backendInfo()
+console.log(
+  `device 'auto' runs on ${backends.auto}` +
+    (backends.cudaAvailable ? '' : ` (${backends.cudaUnavailableReason ?? 'no CUDA'})`),
+)
 
 const models: [string, Recommender][] = []
 // The sample has 8 latent communities, so a rank-8 spectral part fits it; on real data keep the
