@@ -148,3 +148,26 @@ test("device 'cuda' without CUDA is CUDA_UNAVAILABLE; 'auto' and 'cpu' work; 'gp
     })
   }
 })
+
+test("admmSolver 'dense' and 'iterative' train the same model; 'auto' reports its choice", async (t) => {
+  const data = randomDataset(90, 60, 8, 11)
+  const options = { ...FAST, dualStepLength: 5e3, device: 'cpu' } as const
+  const dense = await CoRML.fit(data, { ...options, admmSolver: 'dense' })
+  const iterative = await CoRML.fit(data, { ...options, admmSolver: 'iterative' })
+  t.deepEqual(dense.info.admmSolvers, ['dense'])
+  t.regex(iterative.info.admmSolvers[0] ?? '', /^chebyshev \(\d+ steps/)
+  for (const user of data.userIds().slice(0, 20)) {
+    const a = dense.recommend(user, { k: 5 })
+    const b = iterative.recommend(user, { k: 5 })
+    a.forEach((r, i) =>
+      t.true(Math.abs(r.score - b[i]!.score) <= 1e-4 * Math.max(1, Math.abs(r.score))),
+    )
+  }
+  const auto = await CoRML.fit(data, options)
+  t.is(auto.info.admmSolvers.length, auto.info.partSizes.length)
+  for (const admmSolver of ['fast', '', 'Dense', 3]) {
+    await t.throwsAsync(CoRML.fit(data, { ...options, admmSolver: admmSolver as 'dense' }), {
+      code: 'INVALID_ARGUMENT',
+    })
+  }
+})

@@ -48,6 +48,7 @@ export type {
 } from './recommender.js'
 export { CoRML, EASE, GFCF } from './models.js'
 export type {
+  AdmmSolver,
   CoRMLHyperparameters,
   CoRMLOptions,
   Device,

@@ -116,7 +116,25 @@ export interface CoRMLHyperparameters {
 export interface CoRMLOptions extends CoRMLHyperparameters, DeviceOptions, LongWorkOptions {
   /** Arithmetic of the large products on a GPU. Default `'fp32'`. */
   precision?: Precision
+  /**
+   * How the CPU computes each ADMM iteration's `A⁻¹X`. `'auto'` (default) takes the iterative
+   * (Chebyshev) solve with `A` in sparse form where a cost model says it is cheaper: sparse data
+   * and a large `dualStepLength`, as in the Gowalla and Yelp2018 presets. `'dense'` runs SPEC.md
+   * literally (a Cholesky inverse and one dense product per iteration); `'iterative'` forces the
+   * other. The iterates agree to fp32 accuracy. GPUs always use the dense product.
+   */
+  admmSolver?: AdmmSolver
 }
+
+/**
+ * How CoRML's ADMM computes `A⁻¹X` on the CPU: see {@link CoRMLOptions.admmSolver}.
+ *
+ * @example
+ * ```ts
+ * const literal: AdmmSolver = 'dense'
+ * ```
+ */
+export type AdmmSolver = 'auto' | 'dense' | 'iterative'
 
 /**
  * Options of {@link EASE.fit}.
@@ -165,6 +183,7 @@ const CORML_OPTIONS = [
   ...CORML_INTEGER,
   'sparseApprox',
   'precision',
+  'admmSolver',
   ...DEVICE,
   ...LONG_WORK,
 ]
@@ -193,6 +212,8 @@ function cormlOptions(o: Record<string, unknown>): NativeCormlOptions {
   if (sparseApprox !== undefined) out.sparseApprox = sparseApprox
   const precision = optionalString(o.precision, 'precision')
   if (precision !== undefined) out.precision = precision
+  const admmSolver = optionalString(o.admmSolver, 'admmSolver')
+  if (admmSolver !== undefined) out.admmSolver = admmSolver
   return { ...(out as NativeCormlOptions), ...deviceOptions(o) }
 }
 

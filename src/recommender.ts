@@ -96,6 +96,8 @@ export interface ModelInfo {
    * `admm` stage's seconds, the loop's achieved rate.
    */
   readonly admmFlops: number
+  /** CoRML's ADMM solver per part, e.g. `'dense'` or `'chebyshev (7 steps, κ ≤ 1.48, …)'`. */
+  readonly admmSolvers: readonly string[]
   /** Item counts of the parts solved (one part when not partitioned). */
   readonly partSizes: readonly number[]
   /** Stored entries of the item-item matrix (CoRML: after the sparse approximation). */

@@ -5,7 +5,7 @@
 //! cargo bench -p corml-core --features cuda --bench training -- [--dataset ml20m|gowalla|FILE]...
 //!     [--scale S] [--device auto|cpu|cuda|cuda:N] [--precision fp32|tf32]
 //!     [--models corml,ease,gfcf] [--iters N] [--evaluate] [--data-dir DIR] [--json FILE]
-//!     [--probe]
+//!     [--solver auto|dense|iterative | --literal] [--probe]
 //! ```
 //!
 //! `--probe` prints what the CUDA probe found (driver, each library and where it was loaded from,
@@ -27,7 +27,9 @@ use corml_core::dense::Dense;
 use corml_core::device::{cuda_info, Device, Precision};
 use corml_core::io::{read_interactions, ReadOptions};
 use corml_core::metrics::evaluate;
-use corml_core::model::{corml, ease, gfcf, CormlParams, EaseParams, GfcfParams, Model};
+use corml_core::model::{
+    corml, ease, gfcf, AdmmSolver, CormlParams, EaseParams, GfcfParams, Model,
+};
 use corml_core::progress::Control;
 use corml_core::synthetic::{generate, SyntheticSpec};
 use corml_core::with_backend;
@@ -39,6 +41,7 @@ struct Args {
     scale: f64,
     device: Device,
     precision: Precision,
+    solver: AdmmSolver,
     models: Vec<String>,
     iters: Option<usize>,
     evaluate: bool,
@@ -53,6 +56,7 @@ fn parse_args() -> Result<Args, Error> {
         scale: 1.0,
         device: Device::Auto,
         precision: Precision::Fp32,
+        solver: AdmmSolver::Auto,
         models: vec!["corml".into()],
         iters: None,
         evaluate: false,
@@ -68,6 +72,9 @@ fn parse_args() -> Result<Args, Error> {
             "--scale" => args.scale = value()?.parse()?,
             "--device" => args.device = value()?.parse()?,
             "--precision" => args.precision = value()?.parse()?,
+            "--solver" => args.solver = value()?.parse()?,
+            // SPEC.md's algorithm as written: the dense solver.
+            "--literal" => args.solver = AdmmSolver::Dense,
             "--models" => args.models = value()?.split(',').map(str::to_owned).collect(),
             "--iters" => args.iters = Some(value()?.parse()?),
             "--evaluate" => args.evaluate = true,
@@ -173,6 +180,7 @@ fn fit(model: &str, case: &Case, args: &Args) -> Result<Model, Error> {
             let params = CormlParams {
                 device: args.device,
                 precision: args.precision,
+                admm_solver: args.solver,
                 admm_iterations: args.iters.unwrap_or(case.params.admm_iterations),
                 ..case.params.clone()
             };
@@ -308,6 +316,9 @@ fn main() -> Result<(), Error> {
                         m.k, m.ndcg, m.k, m.mrr
                     )?;
                 }
+            }
+            if !fi.admm_solvers.is_empty() {
+                write!(line, " | solvers: {}", fi.admm_solvers.join("; "))?;
             }
             println!("{line}");
             let stages: Vec<String> = fi

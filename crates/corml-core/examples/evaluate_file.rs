@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p corml-core --example evaluate_file -- FILE [--model corml|ease|gfcf]
 //!     [--top-items N] [--seed S] [--lambda X] [--rho X] [--theta X] [--t X] [--eps-log X]
-//!     [--tu X] [--k N] [--iters N] [--partition-ratio X] [--reg X]
+//!     [--tu X] [--k N] [--iters N] [--partition-ratio X] [--solver auto|dense|iterative] [--reg X]
 //! ```
 
 use corml_core::io::{read_interactions, ReadOptions};
@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 eigenvectors: num("--k", 256.0)? as usize,
                 admm_iterations: num("--iters", 50.0)? as usize,
                 partition_ratio: num("--partition-ratio", 1.0)?,
+                admm_solver: opt("--solver").map_or("auto", String::as_str).parse()?,
                 seed,
                 ..Default::default()
             };
@@ -91,6 +92,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for s in &info.stages {
         eprintln!("  {:<10} {:>8.2} s", s.stage, s.seconds);
+    }
+    for (part, solver) in info.admm_solvers.iter().enumerate() {
+        eprintln!("  part {} ADMM solver: {solver}", part + 1);
     }
     let eval = evaluate(
         &model,

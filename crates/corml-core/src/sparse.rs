@@ -203,6 +203,32 @@ impl Csr {
         out
     }
 
+    /// The rows listed in `rows` (in that order), renumbered `0..rows.len()`.
+    pub fn select_rows(&self, rows: &[u32]) -> Result<Csr> {
+        let mut indptr = Vec::with_capacity(rows.len() + 1);
+        indptr.push(0);
+        let (mut indices, mut values) = (Vec::new(), Vec::new());
+        for &r in rows {
+            let r = r as usize;
+            if r >= self.rows {
+                return Err(Error::invalid(format!(
+                    "row {r} of a {}-row matrix",
+                    self.rows
+                )));
+            }
+            indices.extend_from_slice(self.row_indices(r));
+            values.extend_from_slice(self.row_values(r));
+            indptr.push(indices.len());
+        }
+        Ok(Csr {
+            rows: rows.len(),
+            cols: self.cols,
+            indptr,
+            indices,
+            values,
+        })
+    }
+
     /// The columns listed in `columns` (in that order), renumbered `0..columns.len()`.
     pub fn select_columns(&self, columns: &[u32]) -> Csr {
         let mut position = vec![u32::MAX; self.cols];

@@ -8,8 +8,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use corml_core::dataset::{item_degrees, Interactions};
+use corml_core::dense::Dense;
 use corml_core::model::{
-    corml, ease, gfcf, Algorithm, CormlParams, EaseParams, Filters, GfcfParams, Model,
+    corml, ease, gfcf, AdmmSolver, Algorithm, CormlParams, EaseParams, Filters, GfcfParams, Model,
 };
 use corml_core::progress::{Control, ProgressEvent};
 use corml_core::{Device, ErrorCode};
@@ -474,4 +475,71 @@ fn progress_reaches_every_admm_iteration_and_cancel_stops_within_one() {
         ErrorCode::Aborted
     );
     assert_eq!(*seen.lock().unwrap(), 3);
+}
+
+#[test]
+fn iterative_and_dense_admm_solvers_give_the_same_iterates() {
+    // ρ = 5e3 as on Gowalla: A is nearly ρI, and the Chebyshev solve matches the dense product.
+    let data = random_data(120, 70, 0.1, 7);
+    let base = CormlParams {
+        dual_step_length: 5e3,
+        lambda: 0.8,
+        admm_iterations: 12,
+        ..small_params()
+    };
+    let (h_dense, s_dense) = corml::admm_iterates(
+        data.matrix(),
+        &CormlParams {
+            admm_solver: AdmmSolver::Dense,
+            ..base.clone()
+        },
+    )
+    .unwrap();
+    let (h_iter, s_iter) = corml::admm_iterates(
+        data.matrix(),
+        &CormlParams {
+            admm_solver: AdmmSolver::Iterative,
+            ..base.clone()
+        },
+    )
+    .unwrap();
+    let rel = |a: &Dense, b: &Dense| {
+        let diff: f64 = a
+            .data()
+            .iter()
+            .zip(b.data())
+            .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+            .sum();
+        diff.sqrt() / b.frobenius()
+    };
+    assert!(
+        rel(&h_iter, &h_dense) < 1e-4,
+        "H: {}",
+        rel(&h_iter, &h_dense)
+    );
+    assert!(
+        rel(&s_iter, &s_dense) < 1e-4,
+        "S: {}",
+        rel(&s_iter, &s_dense)
+    );
+}
+
+#[test]
+fn auto_solver_follows_the_cost_model() {
+    // ρ = 1: A is ill-conditioned and the iterative solve would need many steps; the dense
+    // solver wins. `admmSolver: 'iterative'` forces the other.
+    let data = random_data(120, 70, 0.1, 8);
+    let fit = |solver, rho| {
+        let params = CormlParams {
+            dual_step_length: rho,
+            admm_solver: solver,
+            admm_iterations: 3,
+            ..small_params()
+        };
+        corml::fit(&data, &params, &Control::default()).unwrap()
+    };
+    assert_eq!(fit(AdmmSolver::Auto, 1.0).info().admm_solvers, ["dense"]);
+    assert_eq!(fit(AdmmSolver::Dense, 5e3).info().admm_solvers, ["dense"]);
+    let forced = fit(AdmmSolver::Iterative, 1.0);
+    assert!(forced.info().admm_solvers[0].starts_with("chebyshev"));
 }

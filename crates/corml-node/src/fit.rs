@@ -48,6 +48,10 @@ pub struct CormlOptions {
     /// Arithmetic of the large products on a GPU: `'fp32'` (default) or `'tf32'` (tensor
     /// cores; faster, with a small accuracy cost). The CPU always computes in fp32.
     pub precision: Option<String>,
+    /// How the CPU computes each ADMM iteration's `A⁻¹X`: `'auto'` (default: the iterative solve
+    /// where it is cheaper), `'dense'` (SPEC.md literally) or `'iterative'`. GPUs always use the
+    /// dense product. The iterates agree to fp32 accuracy either way.
+    pub admm_solver: Option<String>,
     /// Bytes the dense work may use; default: what the backend reports free.
     pub memory_budget: Option<f64>,
 }
@@ -78,6 +82,11 @@ impl CormlOptions {
             seed: integer_or("seed", self.seed, 0, d.seed)?,
             device: device(self.device.as_deref())?,
             precision: precision(self.precision.as_deref())?,
+            admm_solver: self
+                .admm_solver
+                .as_deref()
+                .map_or(Ok(Default::default()), str::parse)
+                .map_err(from_core)?,
             memory_budget: memory_budget(self.memory_budget)?,
         })
     }

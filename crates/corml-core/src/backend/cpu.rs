@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::{product_shape, Backend, Op};
 use crate::dense::{available_memory, format_bytes, Dense};
 use crate::error::{Error, Result};
+use crate::model::system::AdmmSystem;
 use crate::progress::Control;
 
 /// Columns per panel of a long product; cancellation is checked between panels.
@@ -67,6 +68,36 @@ impl Backend for CpuBackend {
 
     fn download(&self, m: Dense) -> Result<Dense> {
         Ok(m)
+    }
+
+    fn iterative_solves(&self) -> bool {
+        true
+    }
+
+    fn solve_system(
+        &self,
+        system: &mut AdmmSystem,
+        x: &Dense,
+        out: &mut Dense,
+        first: bool,
+        ctl: &Control,
+    ) -> Result<()> {
+        if first {
+            system.solve_checked(x, out, ctl)
+        } else {
+            system.solve(x, out, ctl)
+        }
+    }
+
+    fn apply_coupling(
+        &self,
+        system: &AdmmSystem,
+        x: &Dense,
+        out: &mut Dense,
+        alpha: f32,
+        ctl: &Control,
+    ) -> Result<()> {
+        system.apply_coupling(x, out, alpha, ctl)
     }
 
     fn zeros(&self, rows: usize, cols: usize) -> Result<Dense> {

@@ -15,6 +15,7 @@ pub mod cuda;
 use crate::dense::Dense;
 use crate::device::{Device, Precision};
 use crate::error::{Error, Result};
+use crate::model::system::AdmmSystem;
 use crate::progress::Control;
 
 /// Whether a product operand is used as stored or transposed.
@@ -112,6 +113,45 @@ pub trait Backend: Sync {
         ctl: &Control,
     ) -> Result<()> {
         self.gemm(c, beta, a, op_a, b, op_b, alpha, ctl)
+    }
+
+    /// Whether [`Backend::solve_system`] solves the sparse ADMM system iteratively here (the CPU
+    /// does; on a GPU the dense product is faster).
+    fn iterative_solves(&self) -> bool {
+        false
+    }
+
+    /// `out ← A⁻¹ x` with the ADMM system `A` in sparse form, by Chebyshev iteration. `first`
+    /// marks a part's first solve, which checks its residual and widens the spectral bounds if
+    /// they were too tight. Only called where [`Backend::iterative_solves`].
+    fn solve_system(
+        &self,
+        _system: &mut AdmmSystem,
+        _x: &Self::Matrix,
+        _out: &mut Self::Matrix,
+        _first: bool,
+        _ctl: &Control,
+    ) -> Result<()> {
+        Err(Error::invalid(format!(
+            "{} has no iterative solve",
+            self.describe()
+        )))
+    }
+
+    /// `out ← out + alpha · Rtᵀ diag(w) Rt x`, the sparse coupling term of the ADMM system alone.
+    /// Only called where [`Backend::iterative_solves`].
+    fn apply_coupling(
+        &self,
+        _system: &AdmmSystem,
+        _x: &Self::Matrix,
+        _out: &mut Self::Matrix,
+        _alpha: f32,
+        _ctl: &Control,
+    ) -> Result<()> {
+        Err(Error::invalid(format!(
+            "{} has no sparse products",
+            self.describe()
+        )))
     }
 
     /// Whether the randomized SVD should run as dense products with the item Gram matrix on this

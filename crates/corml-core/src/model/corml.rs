@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::system::AdmmSystem;
 use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
 use crate::backend::{resolve, Backend, Op};
 use crate::dataset::{item_degrees, normalized, user_degrees, Interactions};
@@ -22,6 +23,39 @@ pub const KEEP_THRESHOLD: f32 = 5e-4;
 
 /// Dense `n × n` matrices alive at once while a part is solved.
 pub const MATRICES_PER_PART: u64 = 5;
+
+/// A dense flop of the ADMM product costs this many sparse flops' worth of time in the iterative
+/// solve's panels (measured on the development machine: see `docs/performance.md`).
+pub const ITERATIVE_FLOP_COST: f64 = 8.0;
+
+/// How the ADMM's `A⁻¹X` is computed on backends that can do both (the CPU).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdmmSolver {
+    /// The iterative solve where the cost model says it is cheaper (well-conditioned, sparse
+    /// parts: large ρ), else the dense one.
+    #[default]
+    Auto,
+    /// SPEC.md literally: a Cholesky inverse and one dense `n³` product per iteration.
+    Dense,
+    /// Chebyshev iteration with `A` in sparse form, whatever the cost.
+    Iterative,
+}
+
+impl std::str::FromStr for AdmmSolver {
+    type Err = Error;
+
+    /// Parses `auto`, `dense` or `iterative`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(AdmmSolver::Auto),
+            "dense" => Ok(AdmmSolver::Dense),
+            "iterative" => Ok(AdmmSolver::Iterative),
+            _ => Err(Error::invalid(format!(
+                "admmSolver `{s}` is not one of 'auto', 'dense', 'iterative'"
+            ))),
+        }
+    }
+}
 
 /// CoRML hyperparameters (SPEC.md "Hyperparameters"); `Default` gives SPEC.md's defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +84,8 @@ pub struct CormlParams {
     pub seed: u64,
     /// Where the dense work runs.
     pub device: Device,
+    /// How each ADMM iteration's `A⁻¹X` is computed.
+    pub admm_solver: AdmmSolver,
     /// Arithmetic of the large products on a GPU (`Tf32` uses tensor cores; the CPU ignores it).
     pub precision: Precision,
     /// Memory the dense work may use, in bytes; `None` asks the backend (free memory now).
@@ -72,6 +108,7 @@ impl Default for CormlParams {
             seed: 2026,
             device: Device::Auto,
             precision: Precision::Fp32,
+            admm_solver: AdmmSolver::Auto,
             memory_budget: None,
         }
     }
@@ -232,6 +269,7 @@ fn fit_on<B: Backend>(
     ctl: &Control,
 ) -> Result<Model> {
     let timer = RefCell::new(Timer::new());
+    let reports = RefCell::new(Vec::new());
     let r = train.matrix();
     if params.partition_ratio >= 1.0 {
         // One part of all items: its size is known, so fail before any work.
@@ -282,6 +320,7 @@ fn fit_on<B: Backend>(
             span,
             ctl,
             timer: &timer,
+            reports: &reports,
         };
         triplets.extend(solver.solve()?);
         done_work += work[index];
@@ -301,7 +340,7 @@ fn fit_on<B: Backend>(
     timer.lap("sparsify");
     ctl.stage("done", 1.0)?;
 
-    let products = params.admm_iterations.saturating_sub(1) as f64;
+    let reports = reports.into_inner();
     let info = FitInfo {
         backend: backend.describe(),
         device_fallback: None,
@@ -309,10 +348,8 @@ fn fit_on<B: Backend>(
         nnz: h_upper.nnz(),
         seconds: timer.start.elapsed().as_secs_f64(),
         stages: timer.stages,
-        admm_flops: parts
-            .iter()
-            .map(|p| 2.0 * (p.len() as f64).powi(3) * products)
-            .sum(),
+        admm_flops: reports.iter().map(|r| r.admm_flops).sum(),
+        admm_solvers: reports.into_iter().map(|r| r.solver).collect(),
     };
     let model = CormlModel {
         params: params.clone(),
@@ -429,6 +466,7 @@ struct PartSolver<'a, B: Backend> {
     span: (f64, f64),
     ctl: &'a Control,
     timer: &'a RefCell<Timer>,
+    reports: &'a RefCell<Vec<PartReport>>,
 }
 
 impl<B: Backend> PartSolver<'_, B> {
@@ -468,7 +506,26 @@ impl<B: Backend> PartSolver<'_, B> {
         Ok(kept)
     }
 
+    /// The part's ADMM system in sparse form, when this backend solves it iteratively and
+    /// `admmSolver` (or, for `auto`, the cost model) says so.
+    fn iterative_system(&self, rt: &Csr, diagonal: &[f32]) -> Result<Option<AdmmSystem>> {
+        let p = self.params;
+        if !self.backend.iterative_solves() || p.admm_solver == AdmmSolver::Dense {
+            return Ok(None);
+        }
+        let weights: Vec<f32> = self.phi.iter().map(|&x| x * self.eps).collect();
+        let system = AdmmSystem::new(rt, &weights, diagonal.to_vec())?;
+        let n = rt.cols() as f64;
+        let cheaper = system.solve_flops() * ITERATIVE_FLOP_COST < 2.0 * n.powi(3);
+        Ok((p.admm_solver == AdmmSolver::Iterative || cheaper).then_some(system))
+    }
+
     /// The ADMM iterates `(H, S)` after the last iteration.
+    ///
+    /// With the dense solver `A⁻¹` comes from a Cholesky factorization and each iteration
+    /// multiplies by it (SPEC.md literally). With the iterative one, `A⁻¹`, `A⁻¹B` and each
+    /// iteration's `A⁻¹X` come from Chebyshev solves with `A` in sparse form, and the graph term
+    /// `ε · II · Gp` from sparse products: the same iterates to fp32 accuracy.
     fn run(&self) -> Result<(B::Matrix, B::Matrix)> {
         let (b, p) = (self.backend, self.params);
         let n = self.part.len();
@@ -484,14 +541,15 @@ impl<B: Backend> PartSolver<'_, B> {
         let scale: Vec<f32> = d.iter().map(|x| x.powf(-t)).collect();
         let rt = self.r.select_columns(self.part).scaled(None, Some(&scale));
         let rtt = rt.transpose();
+        let diag: Vec<f32> = d.iter().map(|x| p.l2_regularization * x + rho).collect();
+        let mut system = self.iterative_system(&rt, &diag)?;
         let gram = rt.gram(&rtt, None)?;
-        let uniform_phi = self.phi.iter().all(|&x| x == 1.0);
-        // II = Rtᵀ diag(φ) Rt; with φ ≡ 1 it equals the plain Gram matrix.
-        let mut ii = b.upload(if uniform_phi {
-            gram.clone()
-        } else {
-            rt.gram(&rtt, Some(self.phi))?
-        })?;
+        // II = Rtᵀ diag(φ) Rt as a dense matrix, for the dense solver only.
+        let ii = match system {
+            Some(_) => None,
+            None if self.phi.iter().all(|&x| x == 1.0) => Some(b.upload(gram.clone())?),
+            None => Some(b.upload(rt.gram(&rtt, Some(self.phi))?)?),
+        };
         let mut bm = b.upload(gram)?;
         b.scale_add_diagonal(&mut bm, 0.5 / lambda, &vec![0.0; n])?;
         self.timer.borrow_mut().lap_after(b, "gram")?;
@@ -505,43 +563,87 @@ impl<B: Backend> PartSolver<'_, B> {
             let left: Vec<f32> = d.iter().map(|x| x.powf(t - 0.5)).collect();
             let right: Vec<f32> = d.iter().map(|x| x.powf(0.5 - t)).collect();
             b.hollow_clamp_scale(&mut gp, &left, &right)?;
-            b.gemm(
-                &mut bm,
-                1.0,
-                &ii,
-                Op::Plain,
-                &gp,
-                Op::Plain,
-                self.eps * (1.0 / lambda - 1.0),
-                ctl,
-            )?;
+            let weight = 1.0 / lambda - 1.0;
+            match (&system, &ii) {
+                // The system's coupling term is ε · II already.
+                (Some(system), _) => b.apply_coupling(system, &gp, &mut bm, weight, ctl)?,
+                (None, Some(ii)) => b.gemm(
+                    &mut bm,
+                    1.0,
+                    ii,
+                    Op::Plain,
+                    &gp,
+                    Op::Plain,
+                    self.eps * weight,
+                    ctl,
+                )?,
+                (None, None) => unreachable!("the dense solver always has II"),
+            }
         }
 
         self.timer.borrow_mut().lap_after(b, "graph")?;
         self.report("factorize", 0, 0.02)?;
-        let diag: Vec<f32> = d.iter().map(|x| p.l2_regularization * x + rho).collect();
-        b.scale_add_diagonal(&mut ii, self.eps, &diag)?;
-        let ainv = b.spd_inverse(ii, ctl)?;
-        let mut h = b.zeros(n, n)?;
-        b.gemm(&mut h, 0.0, &ainv, Op::Plain, &bm, Op::Plain, 1.0, ctl)?;
-        let bm = h; // B ← Ainv · B
+        let (ainv, bm) = match (&mut system, ii) {
+            (Some(system), _) => {
+                let mut identity = b.zeros(n, n)?;
+                b.scale_add_diagonal(&mut identity, 1.0, &vec![1.0; n])?;
+                let mut ainv = b.zeros(n, n)?;
+                b.solve_system(system, &identity, &mut ainv, true, ctl)?;
+                // B ← A⁻¹ B, into the identity's buffer.
+                b.solve_system(system, &bm, &mut identity, false, ctl)?;
+                (ainv, identity)
+            }
+            (None, Some(mut ii)) => {
+                b.scale_add_diagonal(&mut ii, self.eps, &diag)?;
+                let ainv = b.spd_inverse(ii, ctl)?;
+                let mut h = b.zeros(n, n)?;
+                b.gemm(&mut h, 0.0, &ainv, Op::Plain, &bm, Op::Plain, 1.0, ctl)?;
+                (ainv, h)
+            }
+            (None, None) => unreachable!("the dense solver always has II"),
+        };
         let mut h = b.zeros(n, n)?;
         let mut gamma = b.zeros(n, n)?;
         let mut s = b.zeros(n, n)?;
         self.timer.borrow_mut().lap_after(b, "factorize")?;
 
         let iters = p.admm_iterations;
+        let products = iters.saturating_sub(1) as f64;
+        self.reports.borrow_mut().push(match &system {
+            Some(system) => PartReport {
+                solver: format!(
+                    "chebyshev ({} steps, κ ≤ {:.2}, nnz {})",
+                    system.steps(),
+                    system.bounds().1 / system.bounds().0,
+                    system.nnz()
+                ),
+                admm_flops: system.solve_flops() * products,
+            },
+            None => PartReport {
+                solver: "dense".to_owned(),
+                admm_flops: 2.0 * (n as f64).powi(3) * products,
+            },
+        });
         for it in 0..iters {
             self.report("admm", it + 1, 0.06 + 0.94 * it as f64 / iters as f64)?;
             // H̃ = B + Ainv · ρ(S − Γ); `s` holds ρ(S − Γ), zero before the first iteration.
             if it > 0 {
-                b.gemm_fast(&mut h, 0.0, &ainv, Op::Plain, &s, Op::Plain, 1.0, ctl)?;
+                match &mut system {
+                    Some(system) => b.solve_system(system, &s, &mut h, false, ctl)?,
+                    None => b.gemm_fast(&mut h, 0.0, &ainv, Op::Plain, &s, Op::Plain, 1.0, ctl)?,
+                }
             }
             b.admm_step(&mut h, &bm, &ainv, &mut gamma, &mut s, rho, it + 1 < iters)?;
         }
         self.timer.borrow_mut().lap_after(b, "admm")?;
         Ok((h, s))
     }
+}
+
+/// What one part's solve used.
+struct PartReport {
+    solver: String,
+    admm_flops: f64,
 }
 
 /// The dense ADMM iterates of one unpartitioned solve (all items as one part) on
@@ -575,6 +677,7 @@ fn admm_iterates_on<B: Backend>(
         span: (0.0, 1.0),
         ctl: &ctl,
         timer: &RefCell::new(Timer::new()),
+        reports: &RefCell::new(Vec::new()),
     };
     let (h, s) = solver.run()?;
     Ok((backend.download(h)?, backend.download(s)?))

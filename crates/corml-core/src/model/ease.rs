@@ -97,6 +97,7 @@ fn fit_on<B: Backend>(
         backend: backend.describe(),
         device_fallback: None,
         admm_flops: 0.0,
+        admm_solvers: Vec::new(),
         part_sizes: vec![n],
         nnz: n * n,
         stages: vec![

@@ -72,6 +72,7 @@ pub fn fit(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<M
     let info = FitInfo {
         device_fallback: None,
         admm_flops: 0.0,
+        admm_solvers: Vec::new(),
         backend: "cpu".into(),
         part_sizes: vec![r.cols()],
         nnz: normalized.nnz(),

@@ -6,6 +6,7 @@
 pub mod corml;
 pub mod ease;
 pub mod gfcf;
+pub mod system;
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use crate::dense::{try_vec, Dense};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
-pub use corml::{CormlModel, CormlParams};
+pub use corml::{AdmmSolver, CormlModel, CormlParams};
 pub use ease::{EaseModel, EaseParams};
 pub use gfcf::{GfcfModel, GfcfParams};
 
@@ -86,9 +87,12 @@ pub struct FitInfo {
     /// Total training seconds.
     pub seconds: f64,
     /// Floating-point operations of the ADMM loop's dense products (CoRML: `2n³` per iteration
-    /// after the first, per part; 0 for the other models). Divided by the `admm` stage's seconds
-    /// it gives the loop's achieved rate.
+    /// after the first, per part, with the dense solver; the Chebyshev steps' work with the
+    /// iterative one; 0 for the other models). Divided by the `admm` stage's seconds it gives the
+    /// loop's achieved rate.
     pub admm_flops: f64,
+    /// The ADMM solver of each part (CoRML), e.g. `dense` or `chebyshev (8 steps, κ ≤ 1.42, …)`.
+    pub admm_solvers: Vec<String>,
 }
 
 /// A trained model with the id maps and training histories needed to serve it.
