@@ -30,14 +30,7 @@ import {
   type Progress,
   type Recommender,
 } from '../src/index.js'
-
-/** Known datasets: where their file lives under the data directory, and their preset. */
-const DATASETS: Record<string, { file: string; preset: keyof typeof presets }> = {
-  gowalla: { file: 'gowalla/gowalla.inter.tsv.gz', preset: 'gowalla' },
-  yelp2018: { file: 'yelp2018/yelp2018.inter.tsv.gz', preset: 'yelp2018' },
-  pinterest: { file: 'pinterest-partial/pinterest-partial.inter.tsv.gz', preset: 'pinterest' },
-  'ml-1m': { file: 'ml-1m/ml-1m.inter.tsv.gz', preset: 'ml20m' },
-}
+import { DATASETS, dataDirectory } from './datasets.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -61,11 +54,7 @@ function fail(message: string): never {
 
 const target =
   positionals[0] ?? fail('give a dataset name (gowalla, yelp2018, pinterest, ml-1m) or a file')
-const dataDir = resolve(
-  values['data-dir'] ??
-    process.env.CORML_DATA_DIR ??
-    join(import.meta.dirname, '../../shared/data'),
-)
+const dataDir = dataDirectory(values['data-dir'])
 const known = DATASETS[target]
 const file = known ? join(dataDir, known.file) : resolve(target)
 const preset: CoRMLOptions = presets[known?.preset ?? 'gowalla']

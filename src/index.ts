@@ -36,7 +36,13 @@ export type { BackendInfo, CudaDevice, CudaLibrary } from './backend.js'
 export { CormlError, isCormlError } from './errors.js'
 export type { CormlErrorCode } from './errors.js'
 export { Dataset } from './dataset.js'
-export type { DatasetSplit, ReadOptions, SplitFiles, SplitOptions } from './dataset.js'
+export type {
+  DatasetSplit,
+  ReadOptions,
+  SplitFiles,
+  SplitOptions,
+  SyntheticOptions,
+} from './dataset.js'
 export type { LongWorkOptions, Progress } from './job.js'
 export { Recommender } from './recommender.js'
 export type {

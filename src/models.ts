@@ -33,9 +33,9 @@ export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`
 
 /**
  * Arithmetic of CoRML's large dense products on a GPU: `'fp32'` (IEEE single precision, the
- * default) or `'tf32'` (TensorFloat-32 tensor-core products with fp32 accumulation: several times
- * faster on Ampere and newer GPUs, at a small accuracy cost measured in `docs/cuda.md`). The CPU
- * always computes in fp32 and ignores it.
+ * default) or `'tf32'` (TensorFloat-32 tensor-core products with fp32 accumulation, on Ampere and
+ * newer GPUs; faster, at an accuracy cost that the GPU check measures, see `docs/cuda.md`). Only
+ * the ADMM loop's products use it. The CPU always computes in fp32 and ignores it.
  *
  * @example
  * ```ts

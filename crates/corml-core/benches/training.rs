@@ -21,9 +21,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use corml_core::backend::{resolve, Backend, Op};
+use corml_core::backend::measure_gemm;
 use corml_core::dataset::Interactions;
-use corml_core::dense::Dense;
 use corml_core::device::{cuda_info, Device, Precision};
 use corml_core::io::{read_interactions, ReadOptions};
 use corml_core::metrics::evaluate;
@@ -32,7 +31,6 @@ use corml_core::model::{
 };
 use corml_core::progress::Control;
 use corml_core::synthetic::{generate, SyntheticSpec};
-use corml_core::with_backend;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -154,25 +152,6 @@ fn load(name: &str, args: &Args) -> Result<Case, Error> {
     Ok(case)
 }
 
-/// The ADMM loop's kind of product (`gemm_fast`: fp32, or TF32 when the backend was opened so),
-/// `n × n × n` on the backend: the best of three after a warm-up, in flop/s.
-fn sgemm_rate<B: Backend>(b: &B, n: usize) -> Result<f64, Error> {
-    let ctl = Control::default();
-    let m = Dense::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f32 / 17.0 - 0.5);
-    let (x, y) = (b.upload(m.clone())?, b.upload(m)?);
-    let mut c = b.zeros(n, n)?;
-    b.gemm_fast(&mut c, 0.0, &x, Op::Plain, &y, Op::Plain, 1.0, &ctl)?;
-    b.synchronize()?;
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let start = Instant::now();
-        b.gemm_fast(&mut c, 0.0, &x, Op::Plain, &y, Op::Plain, 1.0, &ctl)?;
-        b.synchronize()?;
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    Ok(2.0 * (n as f64).powi(3) / best)
-}
-
 fn fit(model: &str, case: &Case, args: &Args) -> Result<Model, Error> {
     let ctl = Control::default();
     Ok(match model {
@@ -279,8 +258,7 @@ fn main() -> Result<(), Error> {
                     .map_or(f64::NAN, |s| s.seconds);
                 let loop_rate = fi.admm_flops / admm_s;
                 let largest = fi.part_sizes.iter().copied().max().unwrap_or(0);
-                let selection = resolve(args.device, args.precision)?;
-                let gemm = with_backend!(selection.backend, b => sgemm_rate(b, largest))?;
+                let gemm = measure_gemm(args.device, args.precision, largest)?;
                 write!(
                     line,
                     " | ADMM loop {:.2} TFLOP/s, plain {} gemm n={largest} {:.2} TFLOP/s ({:.0}%)",

@@ -7,7 +7,8 @@ use napi::bindgen_prelude::{AsyncTask, Env};
 use napi::Task;
 use napi_derive::napi;
 
-use crate::error::Result;
+use crate::convert::{self, count};
+use crate::error::{from_core, Result};
 use crate::task::{settle, Job};
 
 /// One CUDA library the backend loads at run time.
@@ -107,6 +108,41 @@ impl Task for BackendInfoTask {
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         settle(&env, output, |info| info)
     }
+}
+
+/// Measures a gemm off the main thread.
+pub struct GemmRateTask(Job<f64>);
+
+#[napi]
+impl Task for GemmRateTask {
+    type Output = Result<f64>;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, |rate| rate)
+    }
+}
+
+/// The rate, in flop/s, of an `n × n × n` product of the kind CoRML's ADMM loop runs, on
+/// `device` (default `'auto'`) in `precision` (default `'fp32'`): the best of three after a
+/// warm-up. For benchmarks. Rejects with `INVALID_ARGUMENT`, `CUDA_UNAVAILABLE` or
+/// `OUT_OF_MEMORY`.
+#[napi]
+pub fn measure_gemm(
+    n: f64,
+    device: Option<String>,
+    precision: Option<String>,
+) -> Result<AsyncTask<GemmRateTask>> {
+    let n = count("n", n, 1)?;
+    let device = convert::device(device.as_deref())?;
+    let precision = convert::precision(precision.as_deref())?;
+    Ok(AsyncTask::new(GemmRateTask(Job::new(move || {
+        corml_core::backend::measure_gemm(device, precision, n).map_err(from_core)
+    }))))
 }
 
 /// What the CUDA probe found and where device `'auto'` would run. Never rejects: a machine

@@ -244,6 +244,34 @@ pub fn resolve(device: Device, precision: Precision) -> Result<Selection> {
     }
 }
 
+/// The rate of the ADMM loop's kind of product (`gemm_fast`) for `n × n × n` on the backend of
+/// `device`, in flop/s: the best of three after a warm-up. For benchmarks, which report the ADMM
+/// loop's achieved rate next to it.
+pub fn measure_gemm(device: Device, precision: Precision, n: usize) -> Result<f64> {
+    let selection = resolve(device, precision)?;
+    crate::with_backend!(selection.backend, b => gemm_rate(b, n))
+}
+
+fn gemm_rate<B: Backend>(b: &B, n: usize) -> Result<f64> {
+    if n == 0 {
+        return Err(Error::invalid("a gemm rate needs n ≥ 1"));
+    }
+    let ctl = Control::default();
+    let m = Dense::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f32 / 17.0 - 0.5);
+    let (x, y) = (b.upload(m.clone())?, b.upload(m)?);
+    let mut c = b.zeros(n, n)?;
+    b.gemm_fast(&mut c, 0.0, &x, Op::Plain, &y, Op::Plain, 1.0, &ctl)?;
+    b.synchronize()?;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        b.gemm_fast(&mut c, 0.0, &x, Op::Plain, &y, Op::Plain, 1.0, &ctl)?;
+        b.synchronize()?;
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    Ok(2.0 * (n as f64).powi(3) / best)
+}
+
 /// Runs `$body` with `$b` bound to the concrete backend of a [`Resolved`].
 #[macro_export]
 macro_rules! with_backend {

@@ -1,4 +1,6 @@
-//! CoRML training and scoring, exactly as SPEC.md states them, on any [`Backend`].
+//! CoRML training and scoring, exactly as SPEC.md states them, on any [`Backend`]. On the CPU,
+//! each ADMM iteration's `A⁻¹X` may come from an iterative solve with `A` in sparse form
+//! ([`super::system`]) instead of the dense product: the same iterates to fp32 accuracy.
 
 use std::cell::RefCell;
 use std::time::Instant;
@@ -24,8 +26,9 @@ pub const KEEP_THRESHOLD: f32 = 5e-4;
 /// Dense `n × n` matrices alive at once while a part is solved.
 pub const MATRICES_PER_PART: u64 = 5;
 
-/// A dense flop of the ADMM product costs this many sparse flops' worth of time in the iterative
-/// solve's panels (measured on the development machine: see `docs/performance.md`).
+/// How many dense-product flops one flop of the iterative solve's sparse panels costs in time
+/// (measured on the development machine: see `docs/performance.md`). The cost model of
+/// [`AdmmSolver::Auto`] weighs the Chebyshev work by it against the `2n³` dense product.
 pub const ITERATIVE_FLOP_COST: f64 = 8.0;
 
 /// How the ADMM's `A⁻¹X` is computed on backends that can do both (the CPU).
