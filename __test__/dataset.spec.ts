@@ -162,3 +162,25 @@ test('topItems keeps the most frequent items in a new id space', (t) => {
   t.is(top.numInteractions, 5)
   t.false(top.sharesIdSpace(data))
 })
+
+test('Dataset.synthetic gives the ML-20M shape at a scale, the same for a seed', async (t) => {
+  const a = await Dataset.synthetic({ shape: 'ml20m', scale: 0.05 })
+  t.is(a.numUsers, Math.round(136_674 * 0.05))
+  t.is(a.numItems, Math.round(13_680 * 0.05))
+  const target = 9_977_451 * 0.05 ** 2
+  t.true(Math.abs(a.numInteractions / target - 1) < 0.05, `${a.numInteractions} vs ${target}`)
+  const b = await Dataset.synthetic({ shape: 'ml20m', scale: 0.05 })
+  t.is(b.numInteractions, a.numInteractions)
+  const c = await Dataset.synthetic({ shape: 'ml20m', scale: 0.05, seed: 3 })
+  t.not(c.numInteractions, 0)
+  for (const bad of [
+    { shape: 'ml25m' },
+    { shape: 'ml20m', scale: 0 },
+    { shape: 'ml20m', scale: 2 },
+    { shape: 'ml20m', scale: Number.NaN },
+    { shape: 'ml20m', seed: -1 },
+    { shape: 'ml20m', size: 3 },
+  ]) {
+    await t.throwsAsync(Dataset.synthetic(bad as never), { code: 'INVALID_ARGUMENT' })
+  }
+})
