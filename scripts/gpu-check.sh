@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check: run on a machine with an NVIDIA GPU, from the repository root, after
 # scripts/build-gpu-check.sh has filled `.gpu-check/` (carried there; the GPU machine has no Rust,
-# Node.js or network). It needs bash and coreutils only.
+# Node.js or network). It needs bash and the usual system tools (coreutils, find, ldconfig).
 #
-#   scripts/gpu-check.sh            # everything, about 2-4 minutes on an H200
+#   scripts/gpu-check.sh            # everything (estimated 2-4 minutes on an H200; not yet run on one)
 #   scripts/gpu-check.sh --quick    # probe and parity only
 #
 # 1. What is there: GPU, driver, and every CUDA library the loader or the usual install
