@@ -158,17 +158,7 @@ impl AdmmSystem {
     /// `out ← A⁻¹ x` for a dense `n × n` (or `n × m`) right-hand side, by Chebyshev iteration
     /// from zero, column panels in parallel.
     pub fn solve(&self, x: &Dense, out: &mut Dense, ctl: &Control) -> Result<()> {
-        self.solve_with(x, out, self.bounds, self.steps, ctl)
-    }
-
-    fn solve_with(
-        &self,
-        x: &Dense,
-        out: &mut Dense,
-        (lower, upper): (f64, f64),
-        steps: usize,
-        ctl: &Control,
-    ) -> Result<()> {
+        let ((lower, upper), steps) = (self.bounds, self.steps);
         let (n, m) = (x.rows(), x.cols());
         if n != self.n() || out.rows() != n || out.cols() != m {
             return Err(Error::invalid("ADMM system: right-hand side shape"));
