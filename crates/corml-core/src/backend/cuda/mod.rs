@@ -59,36 +59,37 @@ struct DeviceState {
     kernels: Kernels,
 }
 
-fn driver_err(op: &str) -> impl Fn(DriverError) -> Error + '_ {
-    move |e| {
-        if e.0 == driver_sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
-            Error::OutOfDeviceMemory(format!(
-                "{op}: the GPU ran out of memory; set a smaller partitionRatio, free GPU memory, \
-                 or use device 'cpu'"
-            ))
-        } else {
-            Error::Cuda(format!("{op}: {e}"))
-        }
+/// The error for a failed call `op`: `OUT_OF_DEVICE_MEMORY` when the library ran out of device
+/// memory, else `CUDA_ERROR` with the library's own error.
+fn cuda_error(op: &str, out_of_memory: bool, e: impl std::fmt::Display) -> Error {
+    if out_of_memory {
+        Error::OutOfDeviceMemory(format!(
+            "{op}: the GPU ran out of memory ({e}); set a smaller partitionRatio, free GPU \
+             memory, or use device 'cpu'"
+        ))
+    } else {
+        Error::Cuda(format!("{op}: {e}"))
     }
+}
+
+fn driver_err(op: &str) -> impl Fn(DriverError) -> Error + '_ {
+    move |e| cuda_error(op, e.0 == driver_sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY, e)
 }
 
 fn blas_err(op: &str) -> impl Fn(cudarc::cublas::result::CublasError) -> Error + '_ {
     move |e| {
-        if e.0 == blas_sys::cublasStatus_t::CUBLAS_STATUS_ALLOC_FAILED {
-            Error::OutOfDeviceMemory(format!("{op}: cuBLAS could not allocate GPU memory"))
-        } else {
-            Error::Cuda(format!("{op}: {e}"))
-        }
+        cuda_error(
+            op,
+            e.0 == blas_sys::cublasStatus_t::CUBLAS_STATUS_ALLOC_FAILED,
+            e,
+        )
     }
 }
 
 fn solver_err(op: &str) -> impl Fn(cudarc::cusolver::result::CusolverError) -> Error + '_ {
     move |e| {
-        if e.0 == solver_sys::cusolverStatus_t::CUSOLVER_STATUS_ALLOC_FAILED {
-            Error::OutOfDeviceMemory(format!("{op}: cuSOLVER could not allocate GPU memory"))
-        } else {
-            Error::Cuda(format!("{op}: {e}"))
-        }
+        let oom = e.0 == solver_sys::cusolverStatus_t::CUSOLVER_STATUS_ALLOC_FAILED;
+        cuda_error(op, oom, e)
     }
 }
 
