@@ -45,23 +45,10 @@ impl SvdOptions {
     }
 }
 
-/// An orthonormal basis of the columns of the row-major `rows × q` matrix `y`, row-major
-/// (thin Householder QR).
-fn orthonormalize_rows(y: &[f32], rows: usize, q: usize) -> Result<Vec<f32>> {
-    orthonormalize_cols(&Dense::from_row_major(rows, q, y)?)
-}
-
-/// An orthonormal basis of the columns of `y`, row-major (thin Householder QR).
-fn orthonormalize_cols(y: &Dense) -> Result<Vec<f32>> {
-    let (rows, q) = (y.rows(), y.cols());
+/// An orthonormal basis of the columns of `y` (thin Householder QR).
+fn orthonormalize(y: &Dense) -> Result<Dense> {
     let basis: Mat<f32> = y.as_ref().qr().compute_thin_Q();
-    let mut out = crate::dense::try_vec(rows * q)?;
-    for (i, row) in out.chunks_mut(q.max(1)).enumerate() {
-        for (j, x) in row.iter_mut().enumerate() {
-            *x = basis[(i, j)];
-        }
-    }
-    Ok(out)
+    Ok(Dense::from_fn(y.rows(), y.cols(), |i, j| basis[(i, j)]))
 }
 
 /// The subspace and rank for a matrix whose smaller dimension is `min_dim`.
@@ -75,32 +62,33 @@ fn sizes(opts: &SvdOptions, min_dim: usize) -> Result<(usize, usize)> {
     Ok((q, opts.rank.min(q)))
 }
 
-/// The orthonormalized Gaussian start `Ω` (`n × q`, row-major), the same for every path.
-fn start(n: usize, q: usize, seed: u64) -> Result<Vec<f32>> {
+/// The orthonormalized Gaussian start `Ω` (`n × q`), the same for every path (drawn in row-major
+/// order).
+fn start(n: usize, q: usize, seed: u64) -> Result<Dense> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut z = crate::dense::try_vec(n * q)?;
     z.iter_mut()
         .for_each(|x| *x = StandardNormal.sample(&mut rng));
-    orthonormalize_rows(&z, n, q)
+    orthonormalize(&Dense::from_row_major(n, q, &z)?)
 }
 
 /// Rayleigh–Ritz: with `projected = Qᵀ AᵀA Q` (`q × q`), the eigenvectors `W` of `projected`
-/// rotate the basis `Q` (`n × q`, row-major) onto the singular directions: `V = Q W`.
-fn ritz(basis: &[f32], projected: Mat<f32>, n: usize, q: usize, k: usize) -> Result<TruncatedSvd> {
+/// rotate the basis `Q` (`n × q`) onto the singular directions: `V = Q W`.
+fn ritz(basis: &Dense, projected: Mat<f32>, k: usize) -> Result<TruncatedSvd> {
+    let (n, q) = (basis.rows(), basis.cols());
     let eig = projected
         .self_adjoint_eigen(faer::Side::Lower)
         .map_err(|e| Error::Numerical(format!("the SVD did not converge: {e:?}")))?;
     let (w, lambda) = (eig.U(), eig.S().column_vector());
     let mut order: Vec<usize> = (0..q).collect();
     order.sort_by(|&x, &y| lambda[y].total_cmp(&lambda[x]));
-    let qt = MatRef::from_column_major_slice(basis, q, n);
     let mut top = Mat::<f32>::zeros(q, k);
     for (j, &src) in order.iter().take(k).enumerate() {
         for i in 0..q {
             top[(i, j)] = w[(i, src)];
         }
     }
-    let v: Mat<f32> = qt.transpose() * &top;
+    let v: Mat<f32> = basis.as_ref() * &top;
     let vectors = Dense::from_fn(n, k, |i, j| v[(i, j)]);
     let values = order
         .iter()
@@ -117,7 +105,7 @@ fn ritz(basis: &[f32], projected: Mat<f32>, n: usize, q: usize, k: usize) -> Res
 /// rounds of `Aᵀ`, `A`. It is built on the item side only: every round multiplies by `A` and
 /// `Aᵀ` and orthonormalizes the `cols × q` result, so the tall `rows × q` matrices are never
 /// factored. The vectors are then the Rayleigh–Ritz ones: with `Y = A Q`, the eigenvectors of
-/// `YᵀY` rotate `Q` onto the singular directions. All `rows × q` and `cols × q` work is row-major.
+/// `YᵀY` rotate `Q` onto the singular directions. The sparse products work on row-major copies.
 ///
 /// The rank and subspace are clamped to the smaller dimension of `a`.
 pub fn randomized_svd(a: &Csr, at: &Csr, opts: SvdOptions, ctl: &Control) -> Result<TruncatedSvd> {
@@ -126,15 +114,15 @@ pub fn randomized_svd(a: &Csr, at: &Csr, opts: SvdOptions, ctl: &Control) -> Res
     let mut basis = start(n, q, opts.seed)?;
     for _ in 0..=opts.power_iterations {
         ctl.check()?;
-        let y = a.matmul_rows(&basis, q)?;
+        let y = a.matmul_rows(&basis.to_row_major()?, q)?;
         let z = at.matmul_rows(&y, q)?;
-        basis = orthonormalize_rows(&z, n, q)?;
+        basis = orthonormalize(&Dense::from_row_major(n, q, &z)?)?;
     }
     ctl.check()?;
     // YᵀY = Qᵀ AᵀA Q; a row-major `Y` is the column-major `Yᵀ`.
-    let y = a.matmul_rows(&basis, q)?;
+    let y = a.matmul_rows(&basis.to_row_major()?, q)?;
     let yt = MatRef::from_column_major_slice(&y, q, m);
-    ritz(&basis, yt * yt.transpose(), n, q, k)
+    ritz(&basis, yt * yt.transpose(), k)
 }
 
 /// The same subspace iteration and Rayleigh–Ritz step as [`randomized_svd`], with `AᵀA` given as
@@ -153,8 +141,8 @@ pub fn randomized_svd_gram<B: Backend>(
     let (q, k) = sizes(&opts, rows.min(n))?;
     let g = backend.upload(gram)?;
     let mut basis = start(n, q, opts.seed)?;
-    let product = |basis: &[f32]| -> Result<(B::Matrix, B::Matrix)> {
-        let qd = backend.upload(Dense::from_row_major(n, q, basis)?)?;
+    let product = |basis: &Dense| -> Result<(B::Matrix, B::Matrix)> {
+        let qd = backend.upload(basis.clone())?;
         let mut z = backend.zeros(n, q)?;
         backend.gemm(&mut z, 0.0, &g, Op::Plain, &qd, Op::Plain, 1.0, ctl)?;
         Ok((qd, z))
@@ -162,8 +150,7 @@ pub fn randomized_svd_gram<B: Backend>(
     for _ in 0..=opts.power_iterations {
         ctl.check()?;
         let (_, z) = product(&basis)?;
-        let z = backend.download(z)?;
-        basis = orthonormalize_cols(&z)?;
+        basis = orthonormalize(&backend.download(z)?)?;
     }
     ctl.check()?;
     let (qd, z) = product(&basis)?;
@@ -179,13 +166,7 @@ pub fn randomized_svd_gram<B: Backend>(
         ctl,
     )?;
     let projected = backend.download(projected)?;
-    ritz(
-        &basis,
-        Mat::from_fn(q, q, |i, j| projected.get(i, j)),
-        n,
-        q,
-        k,
-    )
+    ritz(&basis, Mat::from_fn(q, q, |i, j| projected.get(i, j)), k)
 }
 
 #[cfg(test)]

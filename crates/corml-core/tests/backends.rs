@@ -130,28 +130,23 @@ fn gemm_matches_float64_on_cpu_and_cpu_on_gpu() {
                 }),
                 1e-6,
             );
-            if let Some(g) = gpu(Precision::Fp32) {
-                run(
-                    "cuda",
-                    on(&g, &[&c0, &a, &b], |be, mats| {
+            // TF32 keeps 10 mantissa bits of the inputs: about 1e-3 relative.
+            for (label, precision, tolerance) in [
+                ("cuda", Precision::Fp32, 1e-5),
+                ("cuda tf32", Precision::Tf32, 1e-2),
+            ] {
+                if let Some(g) = gpu(precision) {
+                    let out = on(&g, &[&c0, &a, &b], |be, mats| {
                         let (c, rest) = mats.split_first_mut().unwrap();
-                        be.gemm(c, 0.5, &rest[0], op_a, &rest[1], op_b, 2.0, &ctl)
-                            .unwrap()
-                    }),
-                    1e-5,
-                );
-            }
-            if let Some(g) = gpu(Precision::Tf32) {
-                // TF32 keeps 10 mantissa bits of the inputs: about 1e-3 relative.
-                run(
-                    "cuda tf32",
-                    on(&g, &[&c0, &a, &b], |be, mats| {
-                        let (c, rest) = mats.split_first_mut().unwrap();
-                        be.gemm_fast(c, 0.5, &rest[0], op_a, &rest[1], op_b, 2.0, &ctl)
-                            .unwrap()
-                    }),
-                    1e-2,
-                );
+                        let (x, y) = (&rest[0], &rest[1]);
+                        match precision {
+                            Precision::Fp32 => be.gemm(c, 0.5, x, op_a, y, op_b, 2.0, &ctl),
+                            Precision::Tf32 => be.gemm_fast(c, 0.5, x, op_a, y, op_b, 2.0, &ctl),
+                        }
+                        .unwrap()
+                    });
+                    run(label, out, tolerance);
+                }
             }
         }
     }

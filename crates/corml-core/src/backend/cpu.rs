@@ -79,14 +79,9 @@ impl Backend for CpuBackend {
         system: &mut AdmmSystem,
         x: &Dense,
         out: &mut Dense,
-        first: bool,
         ctl: &Control,
     ) -> Result<()> {
-        if first {
-            system.solve_checked(x, out, ctl)
-        } else {
-            system.solve(x, out, ctl)
-        }
+        system.solve(x, out, ctl)
     }
 
     fn apply_coupling(

@@ -121,15 +121,13 @@ pub trait Backend: Sync {
         false
     }
 
-    /// `out ← A⁻¹ x` with the ADMM system `A` in sparse form, by Chebyshev iteration. `first`
-    /// marks a part's first solve, which checks its residual and widens the spectral bounds if
-    /// they were too tight. Only called where [`Backend::iterative_solves`].
+    /// `out ← A⁻¹ x` with the ADMM system `A` in sparse form, by Chebyshev iteration (the system
+    /// checks its first solve's residual itself). Only called where [`Backend::iterative_solves`].
     fn solve_system(
         &self,
         _system: &mut AdmmSystem,
         _x: &Self::Matrix,
         _out: &mut Self::Matrix,
-        _first: bool,
         _ctl: &Control,
     ) -> Result<()> {
         Err(Error::invalid(format!(
@@ -223,24 +221,16 @@ pub fn resolve(device: Device, precision: Precision) -> Result<Selection> {
             backend: Resolved::Cuda(cuda::CudaBackend::new(ordinal, precision)?),
             fallback: None,
         }),
-        Device::Auto => {
-            let info = crate::device::cuda_info();
-            if !info.available {
-                // No driver at all is an ordinary CPU machine, not worth a warning.
-                let note = info.driver_found.then(|| {
-                    info.reason
-                        .unwrap_or_else(|| "CUDA cannot be used".to_owned())
-                });
-                return Ok(cpu(note));
-            }
-            match cuda::CudaBackend::new(0, precision) {
-                Ok(b) => Ok(Selection {
-                    backend: Resolved::Cuda(b),
-                    fallback: None,
-                }),
-                Err(e) => Ok(cpu(Some(e.to_string()))),
-            }
-        }
+        Device::Auto => match cuda::CudaBackend::new(0, precision) {
+            Ok(b) => Ok(Selection {
+                backend: Resolved::Cuda(b),
+                fallback: None,
+            }),
+            // No driver at all is an ordinary CPU machine, not worth a warning.
+            Err(e) => Ok(cpu(crate::device::cuda_info()
+                .driver_found
+                .then(|| e.to_string()))),
+        },
     }
 }
 

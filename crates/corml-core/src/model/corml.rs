@@ -399,11 +399,13 @@ impl Prepared {
         // On a GPU the subspace iteration runs as dense products with the item Gram matrix,
         // when it fits in half the device's memory (the parts' solves come after it).
         let (n, q) = (r.cols() as u64, svd_opts.oversampled as u64);
-        let dense_bytes = 4 * (n * n + 2 * n * q + q * q);
-        let budget = params
-            .memory_budget
-            .unwrap_or_else(|| backend.memory_budget());
-        let v = if backend.prefers_dense_svd() && dense_bytes <= budget / 2 {
+        let dense_fits = || {
+            let budget = params
+                .memory_budget
+                .unwrap_or_else(|| backend.memory_budget());
+            4 * (n * n + 2 * n * q + q * q) <= budget / 2
+        };
+        let v = if backend.prefers_dense_svd() && dense_fits() {
             let gram = normalized.gram(&normalized.transpose(), None)?;
             randomized_svd_gram(backend, gram, r.rows(), svd_opts, ctl)?.vectors
         } else {
@@ -545,13 +547,15 @@ impl<B: Backend> PartSolver<'_, B> {
         let rt = self.r.select_columns(self.part).scaled(None, Some(&scale));
         let rtt = rt.transpose();
         let diag: Vec<f32> = d.iter().map(|x| p.l2_regularization * x + rho).collect();
-        let mut system = self.iterative_system(&rt, &diag)?;
         let gram = rt.gram(&rtt, None)?;
-        // II = Rtᵀ diag(φ) Rt as a dense matrix, for the dense solver only.
-        let ii = match system {
-            Some(_) => None,
-            None if self.phi.iter().all(|&x| x == 1.0) => Some(b.upload(gram.clone())?),
-            None => Some(b.upload(rt.gram(&rtt, Some(self.phi))?)?),
+        // The dense solver needs II = Rtᵀ diag(φ) Rt as a dense matrix; the iterative one keeps it
+        // in sparse form.
+        let system = match self.iterative_system(&rt, &diag)? {
+            Some(system) => PartSystem::Iterative(Box::new(system)),
+            None if self.phi.iter().all(|&x| x == 1.0) => {
+                PartSystem::Dense(b.upload(gram.clone())?)
+            }
+            None => PartSystem::Dense(b.upload(rt.gram(&rtt, Some(self.phi))?)?),
         };
         let mut bm = b.upload(gram)?;
         b.scale_add_diagonal(&mut bm, 0.5 / lambda, &vec![0.0; n])?;
@@ -567,10 +571,12 @@ impl<B: Backend> PartSolver<'_, B> {
             let right: Vec<f32> = d.iter().map(|x| x.powf(0.5 - t)).collect();
             b.hollow_clamp_scale(&mut gp, &left, &right)?;
             let weight = 1.0 / lambda - 1.0;
-            match (&system, &ii) {
+            match &system {
                 // The system's coupling term is ε · II already.
-                (Some(system), _) => b.apply_coupling(system, &gp, &mut bm, weight, ctl)?,
-                (None, Some(ii)) => b.gemm(
+                PartSystem::Iterative(system) => {
+                    b.apply_coupling(system, &gp, &mut bm, weight, ctl)?
+                }
+                PartSystem::Dense(ii) => b.gemm(
                     &mut bm,
                     1.0,
                     ii,
@@ -580,30 +586,29 @@ impl<B: Backend> PartSolver<'_, B> {
                     self.eps * weight,
                     ctl,
                 )?,
-                (None, None) => unreachable!("the dense solver always has II"),
             }
         }
 
         self.timer.borrow_mut().lap_after(b, "graph")?;
         self.report("factorize", 0, 0.02)?;
-        let (ainv, bm) = match (&mut system, ii) {
-            (Some(system), _) => {
+        // `system` is `Some` when the iterations solve with A in sparse form.
+        let (ainv, bm, mut system) = match system {
+            PartSystem::Iterative(mut system) => {
                 let mut identity = b.zeros(n, n)?;
                 b.scale_add_diagonal(&mut identity, 1.0, &vec![1.0; n])?;
                 let mut ainv = b.zeros(n, n)?;
-                b.solve_system(system, &identity, &mut ainv, true, ctl)?;
+                b.solve_system(&mut system, &identity, &mut ainv, ctl)?;
                 // B ← A⁻¹ B, into the identity's buffer.
-                b.solve_system(system, &bm, &mut identity, false, ctl)?;
-                (ainv, identity)
+                b.solve_system(&mut system, &bm, &mut identity, ctl)?;
+                (ainv, identity, Some(system))
             }
-            (None, Some(mut ii)) => {
+            PartSystem::Dense(mut ii) => {
                 b.scale_add_diagonal(&mut ii, self.eps, &diag)?;
                 let ainv = b.spd_inverse(ii, ctl)?;
                 let mut h = b.zeros(n, n)?;
                 b.gemm(&mut h, 0.0, &ainv, Op::Plain, &bm, Op::Plain, 1.0, ctl)?;
-                (ainv, h)
+                (ainv, h, None)
             }
-            (None, None) => unreachable!("the dense solver always has II"),
         };
         let mut h = b.zeros(n, n)?;
         let mut gamma = b.zeros(n, n)?;
@@ -632,7 +637,7 @@ impl<B: Backend> PartSolver<'_, B> {
             // H̃ = B + Ainv · ρ(S − Γ); `s` holds ρ(S − Γ), zero before the first iteration.
             if it > 0 {
                 match &mut system {
-                    Some(system) => b.solve_system(system, &s, &mut h, false, ctl)?,
+                    Some(system) => b.solve_system(system, &s, &mut h, ctl)?,
                     None => b.gemm_fast(&mut h, 0.0, &ainv, Op::Plain, &s, Op::Plain, 1.0, ctl)?,
                 }
             }
@@ -641,6 +646,13 @@ impl<B: Backend> PartSolver<'_, B> {
         self.timer.borrow_mut().lap_after(b, "admm")?;
         Ok((h, s))
     }
+}
+
+/// How a part's `A` is held until its inverse is formed: in sparse form for the iterative
+/// solver, as the dense `II` for the dense one.
+enum PartSystem<M> {
+    Iterative(Box<AdmmSystem>),
+    Dense(M),
 }
 
 /// What one part's solve used.

@@ -40,8 +40,12 @@ pub struct AdmmSystem {
     diagonal: Vec<f32>,
     /// Lower and upper bounds of A's spectrum.
     bounds: (f64, f64),
+    /// The guaranteed (Gershgorin) upper bound, for when the tighter estimate proves too low.
+    gershgorin: f64,
     /// Chebyshev steps for [`TOLERANCE`] on `bounds`.
     steps: usize,
+    /// Whether a solve has been checked against its true residual yet.
+    checked: bool,
 }
 
 impl AdmmSystem {
@@ -64,10 +68,13 @@ impl AdmmSystem {
             weights,
             diagonal,
             bounds: (0.0, 0.0),
+            gershgorin: 0.0,
             steps: 1,
+            checked: false,
         };
-        system.bounds = system.spectral_bounds();
-        system.steps = chebyshev_steps(system.bounds, TOLERANCE);
+        let (lower, upper, gershgorin) = system.spectral_bounds();
+        system.set_bounds(lower, upper);
+        system.gershgorin = gershgorin;
         Ok(system)
     }
 
@@ -89,6 +96,11 @@ impl AdmmSystem {
     /// Chebyshev steps per solve.
     pub fn steps(&self) -> usize {
         self.steps
+    }
+
+    fn set_bounds(&mut self, lower: f64, upper: f64) {
+        self.bounds = (lower, upper);
+        self.steps = chebyshev_steps(self.bounds, TOLERANCE);
     }
 
     /// Floating-point operations of one solve of an `n × n` right-hand side.
@@ -124,13 +136,13 @@ impl AdmmSystem {
         });
     }
 
-    /// `[min a_i, min(Gershgorin, 1.05 · power estimate)]`: the lower bound is exact (the sparse
-    /// term is positive semi-definite); the upper bound is a guaranteed Gershgorin bound, tightened
-    /// by 60 power iterations with a 5 % margin.
-    fn spectral_bounds(&self) -> (f64, f64) {
+    /// `(lower, upper, gershgorin)`: the lower bound `min a_i` is exact (the sparse term is
+    /// positive semi-definite); `gershgorin` is a guaranteed upper bound, and `upper` tightens it
+    /// with 60 power iterations and a 5 % margin.
+    fn spectral_bounds(&self) -> (f64, f64, f64) {
         let n = self.n();
         if n == 0 {
-            return (1.0, 1.0);
+            return (1.0, 1.0, 1.0);
         }
         let lower = self
             .diagonal
@@ -152,67 +164,114 @@ impl AdmmSystem {
             estimate = v.iter().zip(&av).map(|(a, b)| a * b).sum::<f64>();
             std::mem::swap(&mut v, &mut av);
         }
-        (lower, gershgorin.min(1.05 * estimate).max(lower))
+        (
+            lower,
+            gershgorin.min(1.05 * estimate).max(lower),
+            gershgorin,
+        )
     }
 
     /// `out ← A⁻¹ x` for a dense `n × n` (or `n × m`) right-hand side, by Chebyshev iteration
     /// from zero, column panels in parallel.
-    pub fn solve(&self, x: &Dense, out: &mut Dense, ctl: &Control) -> Result<()> {
+    ///
+    /// The first solve is checked against its true residual: when the power estimate of the upper
+    /// bound was too low, the system falls back to the guaranteed Gershgorin bound and solves again.
+    pub fn solve(&mut self, x: &Dense, out: &mut Dense, ctl: &Control) -> Result<()> {
+        self.chebyshev(x, out, ctl)?;
+        if self.checked {
+            return Ok(());
+        }
+        self.checked = true;
+        if self.residual(x, out) <= 100.0 * TOLERANCE {
+            return Ok(());
+        }
+        self.set_bounds(self.bounds.0, self.gershgorin);
+        self.chebyshev(x, out, ctl)
+    }
+
+    fn chebyshev(&self, x: &Dense, out: &mut Dense, ctl: &Control) -> Result<()> {
         let ((lower, upper), steps) = (self.bounds, self.steps);
+        let theta = 0.5 * (upper + lower);
+        let delta = 0.5 * (upper - lower);
+        self.for_each_panel(x, out, ctl, |buf, out_panel, width| {
+            // r₀ = x (the start is zero), d₀ = r₀ / θ, y = 0.
+            let inv_theta = (1.0 / theta) as f32;
+            for (r, d) in buf.r.iter().zip(buf.d.iter_mut()) {
+                for c in 0..PANEL {
+                    d[c] = r[c] * inv_theta;
+                }
+            }
+            buf.y.iter_mut().for_each(|y| *y = [0.0; PANEL]);
+            let sigma = theta / delta.max(f64::MIN_POSITIVE);
+            let mut rho = 1.0 / sigma;
+            for step in 0..steps {
+                for (y, d) in buf.y.iter_mut().zip(&buf.d) {
+                    for c in 0..PANEL {
+                        y[c] += d[c];
+                    }
+                }
+                if step + 1 == steps || delta == 0.0 {
+                    break;
+                }
+                self.apply_panel(&buf.d, &mut buf.t, &mut buf.q);
+                let rho_next = 1.0 / (2.0 * sigma - rho);
+                let (keep, take) = ((rho_next * rho) as f32, (2.0 * rho_next / delta) as f32);
+                for ((r, d), q) in buf.r.iter_mut().zip(buf.d.iter_mut()).zip(&buf.q) {
+                    for c in 0..PANEL {
+                        r[c] -= q[c];
+                        d[c] = keep * d[c] + take * r[c];
+                    }
+                }
+                rho = rho_next;
+            }
+            let n = buf.y.len();
+            for c in 0..width {
+                for (o, row) in out_panel[c * n..(c + 1) * n].iter_mut().zip(&buf.y) {
+                    *o = row[c];
+                }
+            }
+        })
+    }
+
+    /// Runs `f(buffers, out_panel, width)` for each panel of up to [`PANEL`] columns of `x`, in
+    /// parallel, with the panel's columns of `x` copied into `buffers.r` (rows of [`PANEL`]
+    /// floats, zero-padded past `width`) and `out_panel` the same columns of `out`.
+    fn for_each_panel(
+        &self,
+        x: &Dense,
+        out: &mut Dense,
+        ctl: &Control,
+        f: impl Fn(&mut Buffers, &mut [f32], usize) + Sync,
+    ) -> Result<()> {
         let (n, m) = (x.rows(), x.cols());
         if n != self.n() || out.rows() != n || out.cols() != m {
-            return Err(Error::invalid("ADMM system: right-hand side shape"));
+            return Err(Error::invalid("ADMM system: operand shape"));
         }
         ctl.check()?;
         if n == 0 || m == 0 {
             return Ok(());
         }
         let users = self.rt.rows();
-        let theta = 0.5 * (upper + lower);
-        let delta = 0.5 * (upper - lower);
         let xd = x.data();
         out.data_mut()
             .par_chunks_mut(n * PANEL)
             .enumerate()
             .try_for_each_init(
                 || Buffers::new(n, users),
-                |buf, (p, out_panel)| -> Result<()> {
+                |buf, (p, out_panel)| {
                     ctl.check()?;
                     let first = p * PANEL;
                     let width = PANEL.min(m - first);
-                    // r₀ = x (the start is zero), d₀ = r₀ / θ, y = 0.
-                    pack(xd, n, first, width, &mut buf.r);
-                    let inv_theta = (1.0 / theta) as f32;
-                    for (r, d) in buf.r.iter().zip(buf.d.iter_mut()) {
-                        for c in 0..PANEL {
-                            d[c] = r[c] * inv_theta;
+                    for (i, row) in buf.r.iter_mut().enumerate() {
+                        for (c, v) in row.iter_mut().enumerate() {
+                            *v = if c < width {
+                                xd[(first + c) * n + i]
+                            } else {
+                                0.0
+                            };
                         }
                     }
-                    buf.y.iter_mut().for_each(|y| *y = [0.0; PANEL]);
-                    let sigma = theta / delta.max(f64::MIN_POSITIVE);
-                    let mut rho = 1.0 / sigma;
-                    for step in 0..steps {
-                        for (y, d) in buf.y.iter_mut().zip(&buf.d) {
-                            for c in 0..PANEL {
-                                y[c] += d[c];
-                            }
-                        }
-                        if step + 1 == steps || delta == 0.0 {
-                            break;
-                        }
-                        self.apply_panel(&buf.d, &mut buf.t, &mut buf.q);
-                        let rho_next = 1.0 / (2.0 * sigma - rho);
-                        let (keep, take) =
-                            ((rho_next * rho) as f32, (2.0 * rho_next / delta) as f32);
-                        for ((r, d), q) in buf.r.iter_mut().zip(buf.d.iter_mut()).zip(&buf.q) {
-                            for c in 0..PANEL {
-                                r[c] -= q[c];
-                                d[c] = keep * d[c] + take * r[c];
-                            }
-                        }
-                        rho = rho_next;
-                    }
-                    unpack(&buf.y, n, width, out_panel);
+                    f(buf, out_panel, width);
                     Ok(())
                 },
             )
@@ -227,35 +286,16 @@ impl AdmmSystem {
         alpha: f32,
         ctl: &Control,
     ) -> Result<()> {
-        let (n, m) = (x.rows(), x.cols());
-        if n != self.n() || out.rows() != n || out.cols() != m {
-            return Err(Error::invalid("ADMM system: operand shape"));
-        }
-        if n == 0 || m == 0 {
-            return Ok(());
-        }
-        let users = self.rt.rows();
-        let xd = x.data();
-        out.data_mut()
-            .par_chunks_mut(n * PANEL)
-            .enumerate()
-            .try_for_each_init(
-                || Buffers::new(n, users),
-                |buf, (p, out_panel)| -> Result<()> {
-                    ctl.check()?;
-                    let first = p * PANEL;
-                    let width = PANEL.min(m - first);
-                    pack(xd, n, first, width, &mut buf.d);
-                    gather_rows(&self.rt, &buf.d, &mut buf.t, Some(&self.weights), None);
-                    gather_rows(&self.rtt, &buf.t, &mut buf.q, None, None);
-                    for c in 0..width {
-                        for (o, row) in out_panel[c * n..(c + 1) * n].iter_mut().zip(&buf.q) {
-                            *o += alpha * row[c];
-                        }
-                    }
-                    Ok(())
-                },
-            )
+        self.for_each_panel(x, out, ctl, |buf, out_panel, width| {
+            gather_rows(&self.rt, &buf.r, &mut buf.t, Some(&self.weights), None);
+            gather_rows(&self.rtt, &buf.t, &mut buf.q, None, None);
+            let n = buf.q.len();
+            for c in 0..width {
+                for (o, row) in out_panel[c * n..(c + 1) * n].iter_mut().zip(&buf.q) {
+                    *o += alpha * row[c];
+                }
+            }
+        })
     }
 
     /// `q = A d` for a panel: `t = diag(w) Rt d`, then `q = Rtᵀ t + diag(a) d`.
@@ -280,44 +320,6 @@ impl AdmmSystem {
         }
         (num / den.max(1e-300)).sqrt()
     }
-
-    /// Checks the first solve against the true residual: when the power estimate of the upper
-    /// bound was too low, falls back to the guaranteed Gershgorin bound and solves again.
-    pub fn solve_checked(&mut self, x: &Dense, out: &mut Dense, ctl: &Control) -> Result<()> {
-        self.solve(x, out, ctl)?;
-        if self.residual(x, out) <= 100.0 * TOLERANCE {
-            return Ok(());
-        }
-        let mut row_sums = vec![0.0; self.n()];
-        self.apply_vector(&vec![1.0; self.n()], &mut row_sums);
-        let upper = row_sums.iter().cloned().fold(self.bounds.0, f64::max);
-        self.bounds = (self.bounds.0, upper);
-        self.steps = chebyshev_steps(self.bounds, TOLERANCE);
-        self.solve(x, out, ctl)
-    }
-}
-
-/// Copies columns `first..first + width` of the column-major `x` (`n` rows) into panel rows,
-/// zero-padding the columns past `width`.
-fn pack(x: &[f32], n: usize, first: usize, width: usize, rows: &mut [Row]) {
-    for (i, row) in rows.iter_mut().enumerate() {
-        for (c, v) in row.iter_mut().enumerate() {
-            *v = if c < width {
-                x[(first + c) * n + i]
-            } else {
-                0.0
-            };
-        }
-    }
-}
-
-/// Writes the first `width` columns of panel rows into `out` (`width` column-major columns).
-fn unpack(rows: &[Row], n: usize, width: usize, out: &mut [f32]) {
-    for c in 0..width {
-        for (o, row) in out[c * n..(c + 1) * n].iter_mut().zip(rows) {
-            *o = row[c];
-        }
-    }
 }
 
 /// Steps for a relative error of `tol` on `[lower, upper]`: `2√κ · r^m ≤ tol` with
@@ -334,8 +336,8 @@ pub fn chebyshev_steps((lower, upper): (f64, f64), tol: f64) -> usize {
         .clamp(1.0, MAX_STEPS as f64) as usize
 }
 
-/// Per-thread panel buffers: `n × PANEL` for the iterate, residual, direction and product, and
-/// `users × PANEL` for the intermediate `Rt d`.
+/// Per-thread panel buffers: `n × PANEL` for the iterate, residual (which starts as the panel of
+/// `x`), direction and product, and `users × PANEL` for the intermediate `Rt d`.
 struct Buffers {
     y: Vec<Row>,
     r: Vec<Row>,
@@ -518,7 +520,7 @@ mod tests {
         // 50 × 37: one full and one partial panel.
         let x = Dense::from_fn(50, 37, |_, _| rng.random_range(-1.0f32..1.0));
         let mut y = Dense::zeros(50, 37).unwrap();
-        system.solve_checked(&x, &mut y, &ctl).unwrap();
+        system.solve(&x, &mut y, &ctl).unwrap();
         let mut err = 0.0f64;
         for c in 0..37 {
             for i in 0..50 {

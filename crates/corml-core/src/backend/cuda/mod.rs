@@ -8,7 +8,7 @@
 
 mod probe;
 
-pub use probe::{probe, LIB_DIR_ENV, MIN_COMPUTE_CAPABILITY, MIN_DRIVER_CUDA};
+pub use probe::{probe, probe_device, LIB_DIR_ENV, MIN_COMPUTE_CAPABILITY, MIN_DRIVER_CUDA};
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -177,28 +177,8 @@ impl CudaBackend {
     /// Opens CUDA device `ordinal`. Fails with `CUDA_UNAVAILABLE` and the probe's reason when the
     /// driver, a library or the device is missing; never panics.
     pub fn new(ordinal: usize, precision: Precision) -> Result<Self> {
-        let info = probe();
-        if let Some(reason) = info.reason.filter(|_| !info.available) {
+        if let Some(reason) = probe_device(ordinal).reason {
             return Err(Error::CudaUnavailable(reason));
-        }
-        if ordinal >= info.devices.len() {
-            return Err(Error::CudaUnavailable(format!(
-                "device cuda:{ordinal} was requested but this machine has {} CUDA device(s) \
-                 (cuda:0 to cuda:{})",
-                info.devices.len(),
-                info.devices.len().saturating_sub(1)
-            )));
-        }
-        let dev = &info.devices[ordinal];
-        if dev.compute_capability < MIN_COMPUTE_CAPABILITY {
-            return Err(Error::CudaUnavailable(format!(
-                "cuda:{ordinal} ({}) has compute capability {}.{}; corml-native needs {}.{} or newer",
-                dev.name,
-                dev.compute_capability.0,
-                dev.compute_capability.1,
-                MIN_COMPUTE_CAPABILITY.0,
-                MIN_COMPUTE_CAPABILITY.1
-            )));
         }
         // cudarc panics on a missing library or symbol; the probe makes that unlikely, and this
         // turns what is left into an error instead of an abort of the host process.

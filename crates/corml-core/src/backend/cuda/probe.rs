@@ -233,8 +233,14 @@ fn query_driver() -> Result<((i32, i32), Vec<CudaDevice>), String> {
     Ok(((version / 1000, (version % 1000) / 10), devices))
 }
 
-/// Probes the CUDA driver, libraries and devices. Creates no context; never panics.
+/// Probes the CUDA driver, libraries and devices, with `available` and `reason` about `cuda:0`.
+/// Creates no context; never panics.
 pub fn probe() -> CudaInfo {
+    probe_device(0)
+}
+
+/// [`probe`], with `available` and `reason` about device `ordinal` (`cuda:N`).
+pub fn probe_device(ordinal: usize) -> CudaInfo {
     let libraries = libraries().to_vec();
     let driver_found = libraries.iter().any(|l| l.name == "cuda" && l.found);
     let mut info = CudaInfo {
@@ -299,17 +305,25 @@ pub fn probe() -> CudaInfo {
                 .join(", ")
         ))
     } else {
-        let d = &info.devices[0];
-        (d.compute_capability < MIN_COMPUTE_CAPABILITY).then(|| {
-            format!(
-                "cuda:0 ({}) has compute capability {}.{}; corml-native needs {}.{} or newer",
-                d.name,
-                d.compute_capability.0,
-                d.compute_capability.1,
-                MIN_COMPUTE_CAPABILITY.0,
-                MIN_COMPUTE_CAPABILITY.1
-            )
-        })
+        match info.devices.get(ordinal) {
+            None => Some(format!(
+                "device cuda:{ordinal} was requested but this machine has {} CUDA device(s) \
+                 (cuda:0 to cuda:{})",
+                info.devices.len(),
+                info.devices.len() - 1
+            )),
+            Some(d) => (d.compute_capability < MIN_COMPUTE_CAPABILITY).then(|| {
+                format!(
+                    "cuda:{ordinal} ({}) has compute capability {}.{}; corml-native needs {}.{} \
+                     or newer",
+                    d.name,
+                    d.compute_capability.0,
+                    d.compute_capability.1,
+                    MIN_COMPUTE_CAPABILITY.0,
+                    MIN_COMPUTE_CAPABILITY.1
+                )
+            }),
+        }
     };
     info.available = info.reason.is_none();
     info
