@@ -6,6 +6,9 @@
  * npm run bench -- [--dataset gowalla|ml20m|NAME|FILE]... [--scale S] [--models gfcf,ease,corml]
  *                  [--literal] [--device auto|cpu|cuda] [--iters N] [--no-evaluate]
  *                  [--out DIR] [--data-dir DIR]
+ * npm run bench -- --scaling [--dataset gowalla] [--items 2000,4000,8000,16000]
+ *                  [--fractions 0.125,0.25,0.5,1] [--fraction-items 8000]
+ *                  [--literal [--literal-max-items 8000]] [--iters N] [--out DIR]
  * ```
  *
  * - `ml20m` is the seeded ML-20M-shaped generator (`Dataset.synthetic`), trained whole with the
@@ -19,6 +22,13 @@
  *
  * Writes `training.json`, `training.md` and `training.svg` (log-scale bars, as in Figure 3) to
  * `--out` (default `bench/results`). Progress goes to stderr.
+ *
+ * `--scaling` measures how CoRML's training time and peak memory grow instead: on the whole
+ * dataset (first `--dataset`, default Gowalla) cut to its `--items` most frequent items, then at
+ * `--fraction-items` items with each user keeping a share (`--fractions`) of their interactions.
+ * Every point is one part (`partitionRatio: 1`), so `n` is the item count; the preset's other
+ * settings stay. It fits the exponent of time and memory on a log-log scale and writes
+ * `scaling.json`, `scaling.md` and `scaling.svg`.
  */
 import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -38,28 +48,22 @@ import {
 } from '../src/index.js'
 import { measureGemm } from '../src/native/index.cjs'
 import { DATASETS, dataDirectory } from './datasets.js'
-
-/** What one child reports. */
-interface Measurement {
-  dataset: string
-  model: string
-  users: number
-  items: number
-  interactions: number
-  backend: string
-  seconds: number
-  stages: { stage: string; seconds: number }[]
-  peakRssBytes: number
-  admmSolvers: string[]
-  admmGflops?: number
-  gemmGflops?: number
-  gemmN?: number
-  ndcg20?: number
-  mrr20?: number
-}
+import type { Axis, Measurement } from './measurement.js'
+import { scalingMarkdown, scalingSvg } from './scaling.js'
 
 const MODELS = ['gfcf', 'ease', 'corml', 'corml-literal'] as const
 type ModelName = (typeof MODELS)[number]
+
+/** One training run, done in its own child process. */
+interface Job {
+  dataset: string
+  model: ModelName
+  /** Scaling points only: the dataset is cut to its `items` most frequent items… */
+  items?: number
+  /** …and each user keeps this share of their interactions. */
+  fraction?: number
+  axes?: Axis[]
+}
 
 const { values } = parseArgs({
   options: {
@@ -72,6 +76,11 @@ const { values } = parseArgs({
     'no-evaluate': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results' },
     'data-dir': { type: 'string' },
+    scaling: { type: 'boolean', default: false },
+    items: { type: 'string', default: '2000,4000,8000,16000' },
+    fractions: { type: 'string', default: '0.125,0.25,0.5,1' },
+    'fraction-items': { type: 'string', default: '8000' },
+    'literal-max-items': { type: 'string', default: '8000' },
     child: { type: 'string' },
   },
 })
@@ -90,25 +99,60 @@ if (iters !== undefined && !(Number.isInteger(iters) && iters >= 1)) {
 const device = values.device as CoRMLOptions['device'] & string
 const dataDir = dataDirectory(values['data-dir'])
 
+/** A comma-separated list of numbers, each checked by `ok`. */
+function numberList(name: string, ok: (x: number) => boolean): number[] {
+  const raw = values[name as keyof typeof values] as string
+  const list = raw
+    .split(',')
+    .filter((x) => x.trim() !== '')
+    .map(Number)
+  if (!list.every(ok)) fail(`--${name} has a value out of range: ${raw}`)
+  return list
+}
+
 /** The training data, its held-out parts when it has them, and CoRML's settings for it. */
 async function load(
-  name: string,
+  job: Job,
 ): Promise<{ train: Dataset; heldOut?: { valid: Dataset; test: Dataset }; preset: CoRMLOptions }> {
-  if (name === 'ml20m') {
-    return { train: await Dataset.synthetic({ shape: 'ml20m', scale }), preset: presets.ml20m }
-  }
+  const name = job.dataset
   const known = DATASETS[name]
-  const file = known ? join(dataDir, known.file) : resolve(name)
-  const { train, valid, test } = (await Dataset.fromFile(file)).split({
-    ratios: [0.6, 0.2, 0.2],
-    seed: 2026,
-  })
-  return { train, heldOut: { valid, test }, preset: presets[known?.preset ?? 'gowalla'] }
+  const preset = presets[name === 'ml20m' ? 'ml20m' : (known?.preset ?? 'gowalla')]
+  const whole =
+    name === 'ml20m'
+      ? await Dataset.synthetic({ shape: 'ml20m', scale })
+      : await Dataset.fromFile(known ? join(dataDir, known.file) : resolve(name))
+  if (job.items !== undefined) {
+    const cut = whole.topItems(job.items)
+    const fraction = job.fraction ?? 1
+    const train =
+      fraction < 1 ? cut.split({ ratios: [fraction, 0, 1 - fraction], seed: 2026 }).train : cut
+    return { train, preset: { ...preset, partitionRatio: 1 } }
+  }
+  if (name === 'ml20m') return { train: whole, preset }
+  const { train, valid, test } = whole.split({ ratios: [0.6, 0.2, 0.2], seed: 2026 })
+  return { train, heldOut: { valid, test }, preset }
+}
+
+/**
+ * Resets the process's peak resident memory to its current value where the OS allows it (Linux
+ * `clear_refs`), so that the peak measured after training is training's own and not that of
+ * reading the data. Returns the current resident memory.
+ */
+function resetPeakRss(): number {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5')
+  } catch {
+    // Not Linux, or not allowed: the peak then covers the whole child process.
+  }
+  return process.memoryUsage().rss
 }
 
 /** Child process: trains one model on one dataset and sends its measurement to the parent. */
-async function child(dataset: string, model: ModelName): Promise<Measurement> {
-  const { train, heldOut, preset } = await load(dataset)
+async function child(job: Job): Promise<Measurement> {
+  const { dataset, model } = job
+  const { train, heldOut, preset } = await load(job)
+  const label =
+    job.items === undefined ? dataset : `${dataset} ${job.items} items ×${job.fraction ?? 1}`
   let last = 0
   const onProgress = (p: Progress): void => {
     const now = Date.now()
@@ -117,9 +161,10 @@ async function child(dataset: string, model: ModelName): Promise<Measurement> {
     const where = p.parts > 0 ? ` part ${p.part}/${p.parts}` : ''
     const iteration = p.iterations > 0 ? ` iteration ${p.iteration}/${p.iterations}` : ''
     process.stderr.write(
-      `  ${dataset} ${model}: ${p.stage}${where}${iteration} (${(100 * p.fraction).toFixed(0)}%)\n`,
+      `  ${label} ${model}: ${p.stage}${where}${iteration} (${(100 * p.fraction).toFixed(0)}%)\n`,
     )
   }
+  const baseRssBytes = resetPeakRss()
   let trained: Recommender
   if (model === 'gfcf') trained = await GFCF.fit(train, { onProgress })
   else if (model === 'ease') trained = await EASE.fit(train, { device, onProgress })
@@ -136,6 +181,7 @@ async function child(dataset: string, model: ModelName): Promise<Measurement> {
   const peakRssBytes = process.resourceUsage().maxRSS * 1024
   const out: Measurement = {
     dataset: dataset === 'ml20m' && scale < 1 ? `ml20m-shaped ×${scale}` : dataset,
+    ...(job.axes === undefined ? {} : { axes: job.axes }),
     model,
     users: train.numUsers,
     items: train.numItems,
@@ -143,6 +189,7 @@ async function child(dataset: string, model: ModelName): Promise<Measurement> {
     backend: info.backend,
     seconds: info.seconds,
     stages: info.stages.map((s) => ({ stage: s.stage, seconds: s.seconds })),
+    baseRssBytes,
     peakRssBytes,
     admmSolvers: [...info.admmSolvers],
   }
@@ -161,15 +208,17 @@ async function child(dataset: string, model: ModelName): Promise<Measurement> {
 }
 
 /** Runs one child and waits for its measurement. */
-function runChild(dataset: string, model: ModelName): Promise<Measurement> {
+function runChild(job: Job): Promise<Measurement> {
   return new Promise((done, reject) => {
-    const args = [...process.argv.slice(2), '--child', `${dataset}:${model}`]
+    const args = [...process.argv.slice(2), '--child', JSON.stringify(job)]
     const proc = fork(process.argv[1]!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     let result: Measurement | undefined
     proc.on('message', (m) => (result = m as Measurement))
     proc.on('error', reject)
     proc.on('exit', (code) =>
-      result ? done(result) : reject(new Error(`${dataset} ${model}: child exited with ${code}`)),
+      result
+        ? done(result)
+        : reject(new Error(`${job.dataset} ${job.model}: child exited with ${code}`)),
     )
   })
 }
@@ -261,37 +310,66 @@ function svg(rows: Measurement[]): string {
   return `${parts.join('\n')}\n`
 }
 
-async function main(): Promise<void> {
-  if (values.child !== undefined) {
-    const [dataset, model] = values.child.split(':') as [string, ModelName]
-    const result = await child(dataset, model)
-    process.send?.(result)
-    return
+/** The jobs of `--scaling`: CoRML (and with `--literal` its dense path) along both axes. */
+function scalingJobs(): Job[] {
+  const dataset = values.dataset?.[0] ?? 'gowalla'
+  const items = numberList('items', (x) => Number.isInteger(x) && x >= 2)
+  const fractions = numberList('fractions', (x) => x > 0 && x <= 1)
+  const [fractionItems] = numberList('fraction-items', (x) => Number.isInteger(x) && x >= 2)
+  const [literalMax] = numberList('literal-max-items', (x) => Number.isInteger(x) && x >= 0)
+  const models: ModelName[] = values.literal ? ['corml', 'corml-literal'] : ['corml']
+  const jobs: Job[] = []
+  /** Adds a point to an axis, training it once when it lies on both. */
+  const add = (model: ModelName, n: number, fraction: number, axis: Axis): void => {
+    const same = jobs.find((j) => j.model === model && j.items === n && j.fraction === fraction)
+    if (same) same.axes!.push(axis)
+    else jobs.push({ dataset, model, items: n, fraction, axes: [axis] })
   }
+  for (const model of models) {
+    const fits = (n: number): boolean => model === 'corml' || n <= literalMax!
+    for (const n of items.filter(fits)) add(model, n, 1, 'items')
+    if (fits(fractionItems!))
+      for (const f of fractions) add(model, fractionItems!, f, 'interactions')
+  }
+  return jobs
+}
+
+/** The jobs of the training benchmark: every model on every dataset. */
+function trainingJobs(): Job[] {
   const datasets = values.dataset ?? ['gowalla', 'ml20m']
   const models = values.models.split(',').map((m) => m.trim()) as ModelName[]
   if (values.literal && !models.includes('corml-literal')) models.push('corml-literal')
   for (const m of models) if (!MODELS.includes(m)) fail(`unknown model ${m}`)
+  return datasets.flatMap((dataset) => models.map((model) => ({ dataset, model })))
+}
+
+async function main(): Promise<void> {
+  if (values.child !== undefined) {
+    const result = await child(JSON.parse(values.child) as Job)
+    process.send?.(result)
+    return
+  }
+  const jobs = values.scaling ? scalingJobs() : trainingJobs()
   const rows: Measurement[] = []
-  for (const dataset of datasets) {
-    for (const model of models) {
-      process.stderr.write(`${dataset} ${model}: training…\n`)
-      const r = await runChild(dataset, model)
-      process.stderr.write(
-        `${dataset} ${model}: ${r.seconds.toFixed(1)} s on ${r.backend}, peak ${gib(r.peakRssBytes)} GiB\n`,
-      )
-      rows.push(r)
-    }
+  for (const [index, job] of jobs.entries()) {
+    const what = `${job.dataset} ${job.model}${job.items === undefined ? '' : ` ${job.items} items ×${job.fraction ?? 1}`}`
+    process.stderr.write(`[${index + 1}/${jobs.length}] ${what}: training…\n`)
+    const r = await runChild(job)
+    process.stderr.write(
+      `${what}: ${r.seconds.toFixed(1)} s on ${r.backend}, peak ${gib(r.peakRssBytes)} GiB\n`,
+    )
+    rows.push(r)
   }
   const out = resolve(values.out)
   mkdirSync(out, { recursive: true })
+  const name = values.scaling ? 'scaling' : 'training'
   const meta = { date: new Date().toISOString(), scale, device, node: process.version }
-  writeFileSync(join(out, 'training.json'), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`)
-  const table = markdown(rows)
-  writeFileSync(join(out, 'training.md'), table)
-  writeFileSync(join(out, 'training.svg'), svg(rows))
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`)
+  const table = values.scaling ? scalingMarkdown(rows) : markdown(rows)
+  writeFileSync(join(out, `${name}.md`), table)
+  writeFileSync(join(out, `${name}.svg`), values.scaling ? scalingSvg(rows) : svg(rows))
   process.stdout.write(table)
-  process.stderr.write(`wrote ${join(out, 'training.{json,md,svg}')}\n`)
+  process.stderr.write(`wrote ${join(out, `${name}.{json,md,svg}`)}\n`)
 }
 
 await main()
