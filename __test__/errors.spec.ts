@@ -182,16 +182,27 @@ test('wrong argument types from plain JavaScript are INVALID_ARGUMENT', async (t
 test('evaluating on datasets from another id space is INVALID_ARGUMENT', async (t) => {
   const { train } = board.data.split({ seed: 1 })
   const model = await CoRML.fit(train, FAST)
-  // Same ids, same split parameters, but another id space: the same pairs loaded again.
-  const twin = checkerboard().data.split({ seed: 1 })
-  t.deepEqual(twin.train.userIds(), train.userIds())
-  t.false(twin.train.sharesIdSpace(train))
-  await t.throwsAsync(evaluate(model, twin), INVALID)
+  // Other ids, or the same ids in another order: another id space.
+  const other = Dataset.fromPairs(['a', 'a', 'b', 'b', 'c'], ['x', 'y', 'x', 'z', 'y']).split()
+  await t.throwsAsync(evaluate(model, other), INVALID)
   const own = board.data.split({ seed: 1 })
-  await t.throwsAsync(evaluate(model, { valid: own.valid, test: twin.test }), INVALID)
-  // The model's own id space is fine (any split of the same dataset shares it).
+  await t.throwsAsync(evaluate(model, { valid: own.valid, test: other.test }), INVALID)
+  const reversed = checkerboard()
+  const pairs = { users: [] as string[], items: [] as string[] }
+  for (const u of [...train.userIds()].reverse()) {
+    pairs.users.push(u)
+    pairs.items.push(reversed.withheld.get(u)!)
+  }
+  const shuffled = Dataset.fromPairs(pairs.users, pairs.items)
+  await t.throwsAsync(evaluate(model, { valid: shuffled, test: shuffled }), INVALID)
+  // The same ids in the same order are the same space: the same pairs loaded again (as when a
+  // model is loaded from a file and evaluated on a fresh read of its data).
+  const twin = checkerboard().data.split({ seed: 1 })
+  t.false(twin.train.sharesIdSpace(train))
   const result = await evaluate(model, own)
   t.true(result.users > 0)
+  const again = await evaluate(model, twin)
+  t.deepEqual([again.users, again.metrics], [result.users, result.metrics])
 })
 
 test('every error is recognised by isCormlError, native or not', async (t) => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { Dataset } from '../src/index.js'
+import { Dataset, type Recommendation } from '../src/index.js'
 
 /** Block sizes of the checkerboard: `[users, items]` per block. */
 export const BLOCKS: readonly (readonly [number, number])[] = [
@@ -112,4 +112,24 @@ export function tempDir(): {
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   }
+}
+
+/**
+ * Whether two rankings agree up to float32 rounding: the same scores position by position, and
+ * the same items except where scores tie within `tol` (a batch is scored as one matrix product,
+ * a single user as another, so the last bits of a score may differ and reorder near-ties).
+ */
+export function sameRanking(
+  a: readonly Recommendation[],
+  b: readonly Recommendation[],
+  tol = 1e-6,
+): boolean {
+  if (a.length !== b.length) return false
+  const scoreIn = new Map(a.map((r) => [r.item, r.score]))
+  const last = a[a.length - 1]?.score ?? 0
+  return b.every((r, i) => {
+    if (Math.abs(r.score - a[i]!.score) > tol) return false
+    const other = scoreIn.get(r.item)
+    return other === undefined ? Math.abs(r.score - last) <= tol : Math.abs(other - r.score) <= tol
+  })
 }

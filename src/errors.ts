@@ -21,6 +21,8 @@
  * | `CUDA_UNAVAILABLE` | CUDA was requested explicitly but cannot be used (the message says why) |
  * | `CUDA_ERROR` | a CUDA library call failed while the work ran on the GPU |
  * | `NUMERICAL_ERROR` | a numerical step failed, e.g. a matrix that should be positive definite is not |
+ * | `INVALID_MODEL_FILE` | a model file or buffer is not a model, or is truncated or corrupted |
+ * | `UNSUPPORTED_MODEL_VERSION` | a model file was written by a newer corml-native (upgrade to read it) |
  * | `INTERNAL` | a bug: please report it |
  *
  * @example
@@ -43,6 +45,8 @@ export type CormlErrorCode =
   | 'CUDA_UNAVAILABLE'
   | 'CUDA_ERROR'
   | 'NUMERICAL_ERROR'
+  | 'INVALID_MODEL_FILE'
+  | 'UNSUPPORTED_MODEL_VERSION'
   | 'INTERNAL'
 
 const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
@@ -58,6 +62,8 @@ const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
   'CUDA_UNAVAILABLE',
   'CUDA_ERROR',
   'NUMERICAL_ERROR',
+  'INVALID_MODEL_FILE',
+  'UNSUPPORTED_MODEL_VERSION',
   'INTERNAL',
 ])
 

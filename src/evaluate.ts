@@ -69,8 +69,9 @@ export interface EvaluationResult {
  * item except the user's train and valid items, and averages the metrics at each K. Runs off
  * the main thread.
  *
- * `valid` and `test` must come from the split the model was trained on (same id space), else
- * `INVALID_ARGUMENT`. Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` through
+ * `valid` and `test` must come from the split the model was trained on, or from the same split of
+ * the same data read again (the same user and item ids in the same order, as for a model loaded
+ * from a file), else `INVALID_ARGUMENT`. Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` through
  * `signal`.
  *
  * @example

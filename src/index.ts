@@ -44,17 +44,22 @@ export type {
   SyntheticOptions,
 } from './dataset.js'
 export type { LongWorkOptions, Progress } from './job.js'
-export { Recommender } from './recommender.js'
+export { BatchRecommendations, Recommender } from './recommender.js'
 export type {
   Algorithm,
+  Contribution,
+  ExplainOptions,
+  Explanation,
   HistoryRecommendations,
   ModelInfo,
   Recommendation,
   RecommendOptions,
+  SimilarOptions,
 } from './recommender.js'
-export { CoRML, EASE, GFCF } from './models.js'
+export { CoRML, EASE, GFCF, loadModel, modelFromBuffer } from './models.js'
 export type {
   AdmmSolver,
+  AnyModel,
   CoRMLHyperparameters,
   CoRMLOptions,
   Device,

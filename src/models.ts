@@ -8,16 +8,22 @@ import { nativeDataset } from './dataset.js'
 import type { Dataset } from './dataset.js'
 import { runLongWork } from './job.js'
 import type { LongWorkOptions } from './job.js'
-import { fitCorml, fitEase, fitGfcf } from './native/index.cjs'
-import type { CormlOptions as NativeCormlOptions, NativeModel } from './native/index.cjs'
+import { NativeModel, fitCorml, fitEase, fitGfcf } from './native/index.cjs'
+import type { CormlOptions as NativeCormlOptions } from './native/index.cjs'
 import { Recommender } from './recommender.js'
 import {
+  invalid,
+  nonEmptyString,
   optionalBoolean,
   optionalInteger,
   optionalNumber,
   optionalString,
   optionsObject,
+  show,
 } from './validate.js'
+
+/** Wraps a native model in its class; a module-private key, so not part of the public API. */
+const WRAP = Symbol('wrap')
 
 /**
  * Where the dense work runs: `'auto'` (CUDA when usable, else the CPU), `'cpu'`, `'cuda'`
@@ -257,6 +263,39 @@ export class CoRML extends Recommender {
     super(native)
   }
 
+  /** @internal */
+  static [WRAP](native: NativeModel): CoRML {
+    return new CoRML(native)
+  }
+
+  /**
+   * Reads a CoRML model file written by {@link Recommender.save}, off the main thread.
+   * Rejects with `INVALID_MODEL_FILE` (not a model file, truncated or corrupted),
+   * `UNSUPPORTED_MODEL_VERSION`, `IO_ERROR`, or `INVALID_ARGUMENT` when the file holds another
+   * algorithm (use {@link loadModel} to accept any).
+   *
+   * @example
+   * ```ts
+   * const model = await CoRML.load('models/latest.corml')
+   * ```
+   */
+  static async load(path: string): Promise<CoRML> {
+    return only(await loadModel(path), CoRML)
+  }
+
+  /**
+   * Reads a CoRML model from the bytes of a model file ({@link Recommender.toBuffer}).
+   * Rejects like {@link CoRML.load}.
+   *
+   * @example
+   * ```ts
+   * const model = await CoRML.fromBuffer(await readFile('models/latest.corml'))
+   * ```
+   */
+  static async fromBuffer(bytes: Uint8Array): Promise<CoRML> {
+    return only(await modelFromBuffer(bytes), CoRML)
+  }
+
   /**
    * Trains CoRML on `train`, off the main thread.
    *
@@ -297,6 +336,39 @@ export class EASE extends Recommender {
     super(native)
   }
 
+  /** @internal */
+  static [WRAP](native: NativeModel): EASE {
+    return new EASE(native)
+  }
+
+  /**
+   * Reads a EASE model file written by {@link Recommender.save}, off the main thread.
+   * Rejects with `INVALID_MODEL_FILE` (not a model file, truncated or corrupted),
+   * `UNSUPPORTED_MODEL_VERSION`, `IO_ERROR`, or `INVALID_ARGUMENT` when the file holds another
+   * algorithm (use {@link loadModel} to accept any).
+   *
+   * @example
+   * ```ts
+   * const model = await EASE.load('models/latest.corml')
+   * ```
+   */
+  static async load(path: string): Promise<EASE> {
+    return only(await loadModel(path), EASE)
+  }
+
+  /**
+   * Reads a EASE model from the bytes of a model file ({@link Recommender.toBuffer}).
+   * Rejects like {@link EASE.load}.
+   *
+   * @example
+   * ```ts
+   * const model = await EASE.fromBuffer(await readFile('models/latest.corml'))
+   * ```
+   */
+  static async fromBuffer(bytes: Uint8Array): Promise<EASE> {
+    return only(await modelFromBuffer(bytes), EASE)
+  }
+
   /**
    * Trains EASE on `train`, off the main thread. Rejects like {@link CoRML.fit}.
    *
@@ -334,6 +406,39 @@ export class GFCF extends Recommender {
     super(native)
   }
 
+  /** @internal */
+  static [WRAP](native: NativeModel): GFCF {
+    return new GFCF(native)
+  }
+
+  /**
+   * Reads a GFCF model file written by {@link Recommender.save}, off the main thread.
+   * Rejects with `INVALID_MODEL_FILE` (not a model file, truncated or corrupted),
+   * `UNSUPPORTED_MODEL_VERSION`, `IO_ERROR`, or `INVALID_ARGUMENT` when the file holds another
+   * algorithm (use {@link loadModel} to accept any).
+   *
+   * @example
+   * ```ts
+   * const model = await GFCF.load('models/latest.corml')
+   * ```
+   */
+  static async load(path: string): Promise<GFCF> {
+    return only(await loadModel(path), GFCF)
+  }
+
+  /**
+   * Reads a GFCF model from the bytes of a model file ({@link Recommender.toBuffer}).
+   * Rejects like {@link GFCF.load}.
+   *
+   * @example
+   * ```ts
+   * const model = await GFCF.fromBuffer(await readFile('models/latest.corml'))
+   * ```
+   */
+  static async fromBuffer(bytes: Uint8Array): Promise<GFCF> {
+    return only(await modelFromBuffer(bytes), GFCF)
+  }
+
   /**
    * Trains GF-CF on `train`, off the main thread. Rejects with `INVALID_ARGUMENT`, `EMPTY_DATA`
    * or `ABORTED`.
@@ -363,4 +468,62 @@ export class GFCF extends Recommender {
       return new GFCF(await fitGfcf(data, params, progress, cancel))
     })
   }
+}
+
+/** A model of any of the three algorithms. */
+export type AnyModel = CoRML | EASE | GFCF
+
+function wrap(native: NativeModel): AnyModel {
+  switch (native.algorithm) {
+    case 'corml':
+      return CoRML[WRAP](native)
+    case 'ease':
+      return EASE[WRAP](native)
+    default:
+      return GFCF[WRAP](native)
+  }
+}
+
+/** `model` if it is a `type`, else `INVALID_ARGUMENT` naming what it is. */
+function only<T extends AnyModel>(model: AnyModel, type: { name: string; prototype: T }): T {
+  if (model instanceof (type as unknown as new () => T)) return model
+  throw invalid(
+    `the model file holds a ${model.info.algorithm} model, not ${type.name}: ` +
+      'load it with its own class or with loadModel()',
+  )
+}
+
+/**
+ * Reads a model file written by {@link Recommender.save}, whatever its algorithm, off the main
+ * thread. Rejects with `INVALID_MODEL_FILE` (not a model file, truncated or corrupted: nothing
+ * is loaded), `UNSUPPORTED_MODEL_VERSION` (written by a newer corml-native) or `IO_ERROR`.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel('models/latest.corml')
+ * console.log(model.info.algorithm, model.info.fingerprint)
+ * ```
+ */
+export async function loadModel(path: string): Promise<AnyModel> {
+  return wrap(await NativeModel.load(nonEmptyString(path, 'path')))
+}
+
+/**
+ * Reads a model from the bytes of a model file ({@link Recommender.toBuffer} or a saved file's
+ * contents), whatever its algorithm. The bytes are copied, so the buffer may be reused. Rejects
+ * like {@link loadModel}.
+ *
+ * @example
+ * ```ts
+ * const model = await modelFromBuffer(await bucket.get('models/latest.corml'))
+ * ```
+ */
+export async function modelFromBuffer(bytes: Uint8Array): Promise<AnyModel> {
+  if (!(bytes instanceof Uint8Array)) {
+    throw invalid(`bytes must be a Buffer or Uint8Array, not ${show(bytes)}`)
+  }
+  const buffer = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return wrap(await NativeModel.fromBuffer(buffer))
 }

@@ -48,6 +48,148 @@ export interface HistoryRecommendations {
 }
 
 /**
+ * One history item's part in an item's score (see {@link Recommender.explain}).
+ *
+ * @example
+ * ```ts
+ * const [top]: Contribution[] = model.explain('user-42', 'item-7').contributions
+ * console.log(`${top?.item} adds ${(top!.metric + top!.graph).toFixed(3)}`)
+ * ```
+ */
+export interface Contribution {
+  /** The history item. */
+  readonly item: string
+  /** Its part through the metric weights: CoRML's `H`, EASE's `B` (0 for GF-CF). */
+  readonly metric: number
+  /** Its part through the graph filter: CoRML's `G`, all of GF-CF (0 for EASE). */
+  readonly graph: number
+}
+
+/**
+ * Why an item has its score for a user or a history. `metric + graph = score`, and the
+ * contributions of all history items add up to `metric` and `graph`. CoRML's graph term is
+ * clamped at 0 (SPEC.md "Scoring"): where the clamp applies, `graph` and every graph
+ * contribution are 0.
+ *
+ * @example
+ * ```ts
+ * const why: Explanation = model.explain('user-42', 'item-7', { k: 3 })
+ * ```
+ */
+export interface Explanation {
+  /** The item explained. */
+  readonly item: string
+  /** Its score, what recommendation ranks by. */
+  readonly score: number
+  /** The metric part of the score. */
+  readonly metric: number
+  /** The graph-filter part of the score. */
+  readonly graph: number
+  /** The `k` history items with the largest parts (`metric + graph`), largest first. */
+  readonly contributions: readonly Contribution[]
+  /** History entries ignored because the model does not know their item id. */
+  readonly ignored: number
+}
+
+/**
+ * Options of {@link Recommender.explain}.
+ *
+ * @example
+ * ```ts
+ * model.explain('user-42', 'item-7', { k: 5 })
+ * ```
+ */
+export interface ExplainOptions {
+  /** How many contributions to return, an integer ≥ 1. Default 10. */
+  k?: number
+}
+
+/**
+ * Options of {@link Recommender.similarItems}.
+ *
+ * @example
+ * ```ts
+ * model.similarItems('item-7', { k: 5, include: inStock })
+ * ```
+ */
+export interface SimilarOptions {
+  /** How many items, an integer ≥ 1. Default 10. */
+  k?: number
+  /** Item ids never to return; each must be known (`UNKNOWN_ITEM`). */
+  exclude?: readonly string[]
+  /** If given, only these item ids may be returned; each must be known (`UNKNOWN_ITEM`). */
+  include?: readonly string[]
+}
+
+/**
+ * The top-`k` lists of {@link Recommender.recommendBatch} as flat typed arrays, for throughput:
+ * row `r` is `items[r·k … (r+1)·k)` (indices into `itemIds`) with `scores` alongside, best first.
+ * A row with fewer than `k` eligible items is padded with item `-1` and score `NaN`. `at(r)`
+ * and iteration give the familiar `Recommendation[]` lists.
+ *
+ * @example
+ * ```ts
+ * const batch = await model.recommendBatch(users, { k: 20 })
+ * const best = batch.itemIds[batch.items[0]!] // user 0's first item, without allocating lists
+ * for (const recs of batch) console.log(recs[0]?.item)
+ * ```
+ */
+export class BatchRecommendations implements Iterable<Recommendation[]> {
+  /** Number of rows: one per requested user, in order. */
+  readonly length: number
+
+  /** @internal */
+  constructor(
+    /** Entries per row (the requested `k`, at most the number of items). */
+    readonly k: number,
+    /** Item indices into {@link BatchRecommendations.itemIds}, `length × k`; `-1` pads. */
+    readonly items: Int32Array,
+    /** Scores, `length × k`; `NaN` pads. */
+    readonly scores: Float32Array,
+    /** The model's item ids, by index (shared and frozen). */
+    readonly itemIds: readonly string[],
+  ) {
+    this.length = k === 0 ? 0 : items.length / k
+  }
+
+  /**
+   * Row `r` as a list, best first, without padding.
+   *
+   * @example
+   * ```ts
+   * const recs = batch.at(0) // [{ item: 'item-3', score: 0.91 }, ...]
+   * ```
+   */
+  at(r: number): Recommendation[] {
+    const row = integer(r, 'row', 0)
+    if (row >= this.length) throw invalid(`row ${row} is out of range (${this.length} rows)`)
+    const out: Recommendation[] = []
+    for (let c = row * this.k; c < (row + 1) * this.k; c++) {
+      const item = this.items[c]!
+      if (item < 0) break
+      out.push({ item: this.itemIds[item]!, score: this.scores[c]! })
+    }
+    return out
+  }
+
+  /**
+   * Every row as a list (what `recommendBatch` returned before typed arrays).
+   *
+   * @example
+   * ```ts
+   * const lists: Recommendation[][] = batch.toArray()
+   * ```
+   */
+  toArray(): Recommendation[][] {
+    return Array.from(this)
+  }
+
+  *[Symbol.iterator](): Iterator<Recommendation[]> {
+    for (let r = 0; r < this.length; r++) yield this.at(r)
+  }
+}
+
+/**
  * Options of the `recommend*` methods.
  *
  * @example
@@ -106,6 +248,11 @@ export interface ModelInfo {
   readonly seconds: number
   /** Time per training stage, in order. */
   readonly stages: readonly { readonly stage: string; readonly seconds: number }[]
+  /**
+   * Fingerprint of the training data (16 hex digits): the same for models trained on the same
+   * user ids, item ids and interactions, and kept by `save` / `load`.
+   */
+  readonly fingerprint: string
 }
 
 /**
@@ -120,6 +267,7 @@ export type Algorithm = 'corml' | 'ease' | 'gfcf'
 
 const RECOMMEND_OPTIONS = ['k', 'filterSeen', 'exclude', 'include'] as const
 const handles = new WeakMap<Recommender, NativeModel>()
+const itemIdCache = new WeakMap<Recommender, readonly string[]>()
 
 interface CheckedOptions {
   k: number
@@ -197,6 +345,36 @@ export abstract class Recommender {
   }
 
   /**
+   * Writes the model to one binary file at `path`, off the main thread. The file is written
+   * under a temporary name in the same directory and renamed when complete, so a crash or a
+   * full disk never leaves a half-written model at `path`. Rejects with `IO_ERROR`.
+   *
+   * @example
+   * ```ts
+   * await model.save('models/gowalla.corml')
+   * const again = await loadModel('models/gowalla.corml')
+   * ```
+   */
+  async save(path: string): Promise<void> {
+    const file = nonEmptyString(path, 'path')
+    await nativeModel(this, 'this').save(file)
+  }
+
+  /**
+   * The model file's bytes (what {@link Recommender.save} writes), for keeping models in an
+   * object store or a database. Read them back with `modelFromBuffer` or `CoRML.fromBuffer`.
+   *
+   * @example
+   * ```ts
+   * const bytes = await model.toBuffer()
+   * await bucket.put('models/latest.corml', bytes)
+   * ```
+   */
+  async toBuffer(): Promise<Buffer> {
+    return nativeModel(this, 'this').toBuffer()
+  }
+
+  /**
    * The top-`k` items for a user of the training data, best first. By default the user's
    * training items are left out (`filterSeen: true`) and `k` is 10.
    *
@@ -214,21 +392,109 @@ export abstract class Recommender {
 
   /**
    * {@link Recommender.recommend} for many users at once, scored in batches off the main
-   * thread. Resolves to one list per user, in order; rejects with `UNKNOWN_USER` if any id is
-   * unknown.
+   * thread. Resolves to flat typed arrays with one row per user, in order
+   * ({@link BatchRecommendations}); rejects with `UNKNOWN_USER` if any id is unknown.
    *
    * @example
    * ```ts
-   * const [forU1, forU2] = await model.recommendBatch(['u1', 'u2'], { k: 20 })
+   * const batch = await model.recommendBatch(['u1', 'u2'], { k: 20 })
+   * const [forU1, forU2] = batch.toArray()
    * ```
    */
   async recommendBatch(
     userIds: readonly string[],
     options?: RecommendOptions,
-  ): Promise<Recommendation[][]> {
+  ): Promise<BatchRecommendations> {
     const users = idList(userIds, 'userIds')
     const o = recommendOptions(options)
-    return nativeModel(this, 'this').recommendBatch(users, o.k, o.filterSeen, o.exclude, o.include)
+    const native = nativeModel(this, 'this')
+    const batch = await native.recommendBatch(users, o.k, o.filterSeen, o.exclude, o.include)
+    return new BatchRecommendations(batch.k, batch.items, batch.scores, this.itemIds())
+  }
+
+  /**
+   * All item ids the model knows, by index (frozen, cached): what
+   * {@link BatchRecommendations.items} refer to.
+   *
+   * @example
+   * ```ts
+   * const catalogue = new Set(model.itemIds())
+   * ```
+   */
+  itemIds(): readonly string[] {
+    const cached = itemIdCache.get(this)
+    if (cached !== undefined) return cached
+    const ids: readonly string[] = Object.freeze(nativeModel(this, 'this').itemIds())
+    itemIdCache.set(this, ids)
+    return ids
+  }
+
+  /**
+   * All user ids the model was trained on, by index.
+   *
+   * @example
+   * ```ts
+   * const everyone = await model.recommendBatch(model.userIds(), { k: 20 })
+   * ```
+   */
+  userIds(): string[] {
+    return nativeModel(this, 'this').userIds()
+  }
+
+  /**
+   * The model's scores of `itemIds` for a known user, in order (seen items included). Throws
+   * `UNKNOWN_USER` / `UNKNOWN_ITEM` for ids the model does not know.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = model.score('user-42', ['item-1', 'item-2'])
+   * ```
+   */
+  score(userId: string, itemIds: readonly string[]): number[] {
+    const user = nonEmptyString(userId, 'userId')
+    const items = idList(itemIds, 'itemIds')
+    return nativeModel(this, 'this').score(user, items)
+  }
+
+  /**
+   * The `k` items most like `itemId`: the model's recommendations for someone whose whole
+   * history is that item (never the item itself). Throws `UNKNOWN_ITEM` for an unknown id.
+   *
+   * @example
+   * ```ts
+   * model.similarItems('item-7', { k: 5 })
+   * ```
+   */
+  similarItems(itemId: string, options?: SimilarOptions): Recommendation[] {
+    const item = nonEmptyString(itemId, 'itemId')
+    const o = optionsObject(options, 'similarItems options', ['k', 'exclude', 'include'])
+    const k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
+    return nativeModel(this, 'this').similarItems(
+      item,
+      k,
+      optionalIdList(o.exclude, 'exclude'),
+      optionalIdList(o.include, 'include'),
+    )
+  }
+
+  /**
+   * Why `itemId` scores what it does for a known user (a user id) or a new history (an array
+   * of item ids; unknown ones are ignored and counted): the metric part (CoRML's `H`) and the
+   * graph-filter part (`G`), and the history items that contributed most.
+   *
+   * @example
+   * ```ts
+   * const why = model.explain('user-42', 'item-7', { k: 3 })
+   * const forNewUser = model.explain(['item-1', 'item-2'], 'item-7')
+   * ```
+   */
+  explain(user: string | readonly string[], itemId: string, options?: ExplainOptions): Explanation {
+    const item = nonEmptyString(itemId, 'itemId')
+    const o = optionsObject(options, 'explain options', ['k'])
+    const k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
+    const native = nativeModel(this, 'this')
+    if (Array.isArray(user)) return native.explainHistory(idList(user, 'history'), item, k)
+    return native.explainUser(nonEmptyString(user, 'user'), item, k)
   }
 
   /**

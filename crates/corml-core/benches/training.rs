@@ -302,7 +302,7 @@ fn main() -> Result<(), Error> {
             let stages: Vec<String> = fi
                 .stages
                 .iter()
-                .map(|s| format!("{}:{:.4}", json_string(s.stage), s.seconds))
+                .map(|s| format!("{}:{:.4}", json_string(&s.stage), s.seconds))
                 .collect();
             records.push(format!(
                 "{{\"dataset\":{},\"model\":{},\"backend\":{},\"items\":{},\"interactions\":{},\

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     CudaError,
     /// A numerical step failed (for instance a matrix that should be positive definite is not).
     NumericalError,
+    /// A model file or buffer is not a corml-native model, or it is truncated or corrupted.
+    InvalidModelFile,
+    /// A model file was written in a format version this library cannot read.
+    UnsupportedModelVersion,
 }
 
 impl ErrorCode {
@@ -47,6 +51,8 @@ impl ErrorCode {
             ErrorCode::CudaUnavailable => "CUDA_UNAVAILABLE",
             ErrorCode::CudaError => "CUDA_ERROR",
             ErrorCode::NumericalError => "NUMERICAL_ERROR",
+            ErrorCode::InvalidModelFile => "INVALID_MODEL_FILE",
+            ErrorCode::UnsupportedModelVersion => "UNSUPPORTED_MODEL_VERSION",
         }
     }
 }
@@ -102,6 +108,22 @@ pub enum Error {
     /// A numerical failure, such as a failed Cholesky factorization.
     #[error("{0}")]
     Numerical(String),
+    /// A model file or buffer that cannot be read as a model.
+    #[error("{origin}: {message}")]
+    ModelFile {
+        /// The file, or `buffer`.
+        origin: String,
+        /// What is wrong with it and what to do.
+        message: String,
+    },
+    /// A model file in a format version this library does not read.
+    #[error("{origin}: {message}")]
+    ModelVersion {
+        /// The file, or `buffer`.
+        origin: String,
+        /// Which versions are involved and what to do.
+        message: String,
+    },
 }
 
 impl Error {
@@ -120,6 +142,8 @@ impl Error {
             Error::CudaUnavailable(_) => ErrorCode::CudaUnavailable,
             Error::Cuda(_) => ErrorCode::CudaError,
             Error::Numerical(_) => ErrorCode::NumericalError,
+            Error::ModelFile { .. } => ErrorCode::InvalidModelFile,
+            Error::ModelVersion { .. } => ErrorCode::UnsupportedModelVersion,
         }
     }
 

@@ -69,6 +69,50 @@ impl Csr {
         })
     }
 
+    /// Wraps CSR arrays after checking them: `indptr` has `rows + 1` non-decreasing entries from 0
+    /// to `indices.len()`, every column index is below `cols` and strictly increasing within its
+    /// row, and there is one value per index.
+    pub fn from_parts(
+        rows: usize,
+        cols: usize,
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        values: Vec<f32>,
+    ) -> Result<Self> {
+        let shape_ok = indptr.len() == rows + 1
+            && indptr.first() == Some(&0)
+            && indptr.last() == Some(&indices.len())
+            && values.len() == indices.len()
+            && cols <= u32::MAX as usize + 1;
+        if !shape_ok {
+            return Err(Error::invalid(format!(
+                "malformed CSR arrays for {rows} × {cols}: {} row pointers, {} indices, {} values",
+                indptr.len(),
+                indices.len(),
+                values.len()
+            )));
+        }
+        for r in 0..rows {
+            let (start, end) = (indptr[r], indptr[r + 1]);
+            if start > end || end > indices.len() {
+                return Err(Error::invalid(format!("row pointers decrease at row {r}")));
+            }
+            let row = &indices[start..end];
+            if row.iter().any(|&c| c as usize >= cols) || row.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(Error::invalid(format!(
+                    "row {r} has a column index out of range or out of order"
+                )));
+            }
+        }
+        Ok(Csr {
+            rows,
+            cols,
+            indptr,
+            indices,
+            values,
+        })
+    }
+
     /// Builds a matrix from `(row, col, value)` triplets sorted by `(row, col)`;
     /// repeated positions are summed.
     pub fn from_sorted_triplets(

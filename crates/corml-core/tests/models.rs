@@ -134,7 +134,7 @@ fn corml_scores_follow_the_spec_formula() {
     let Algorithm::Corml(m) = model.algorithm() else {
         panic!("not CoRML")
     };
-    let (v, h) = (m.v(), m.h());
+    let (v, h) = (m.v().unwrap(), m.h());
     let n = data.n_items();
     let d = item_degrees(data.matrix());
     let mut hd = vec![vec![0f64; n]; n];

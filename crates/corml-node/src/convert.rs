@@ -84,7 +84,8 @@ pub fn indices(
     ids.iter().map(|id| lookup(id).map_err(from_core)).collect()
 }
 
-/// Whether two id maps are the very same (one id space), not merely equal.
+/// Whether two id maps index the same ids the same way: the very same map, or equal lists (a
+/// model loaded from a file and the split it was trained on).
 pub fn same_space(a: &Arc<IdMap>, b: &Arc<IdMap>) -> bool {
-    Arc::ptr_eq(a, b)
+    Arc::ptr_eq(a, b) || a.names() == b.names()
 }

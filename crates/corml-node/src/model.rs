@@ -1,9 +1,10 @@
 //! `NativeModel`: a trained model (CoRML, EASE or GF-CF) and its recommendation methods.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use corml_core::model::{Filters, Model, Scored};
-use napi::bindgen_prelude::{AsyncTask, Env};
+use corml_core::model::{Explanation, Filters, Model, Scored, Who};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Float32Array, Int32Array};
 use napi::Task;
 use napi_derive::napi;
 
@@ -28,6 +29,48 @@ pub struct HistoryRecommendation {
     /// The recommended items, best first.
     pub items: Vec<Recommendation>,
     /// How many history entries were ignored because the model does not know their item id.
+    pub ignored: u32,
+}
+
+/// Top-`k` lists of a batch, flattened: row `r` is `items[r·k .. (r+1)·k]`, best first, padded
+/// with item `-1` (score `NaN`) when fewer than `k` items were eligible.
+#[napi(object, object_from_js = false)]
+pub struct BatchRecommendations {
+    /// Entries per row (the requested `k`, at most the item count).
+    pub k: u32,
+    /// Item indices into `itemIds()`, `-1` for padding.
+    pub items: Int32Array,
+    /// Scores, `NaN` for padding.
+    pub scores: Float32Array,
+}
+
+/// One history item's part in an item's score.
+#[napi(object, object_from_js = false)]
+#[derive(Clone, Debug)]
+pub struct Contribution {
+    /// The history item's id.
+    pub item: String,
+    /// Its part through the metric weights (CoRML's `H`, EASE's `B`; 0 for GF-CF).
+    pub metric: f64,
+    /// Its part through the graph filter (CoRML's `G`, GF-CF; 0 for EASE).
+    pub graph: f64,
+}
+
+/// Why an item has its score for a user or a history.
+#[napi(object, object_from_js = false)]
+#[derive(Clone, Debug)]
+pub struct ItemExplanation {
+    /// The item explained.
+    pub item: String,
+    /// Its score (what recommendation ranks by).
+    pub score: f64,
+    /// The metric part of the score.
+    pub metric: f64,
+    /// The graph-filter part of the score.
+    pub graph: f64,
+    /// The history items with the largest parts, largest first.
+    pub contributions: Vec<Contribution>,
+    /// History entries ignored because the model does not know their item id.
     pub ignored: u32,
 }
 
@@ -65,6 +108,9 @@ pub struct ModelInfo {
     pub seconds: f64,
     /// Time per stage, in order.
     pub stages: Vec<StageInfo>,
+    /// Fingerprint of the training data (16 hex digits): equal for models trained on the same
+    /// ids and interactions.
+    pub fingerprint: String,
 }
 
 /// A trained model with the id maps and training histories needed to serve it.
@@ -111,13 +157,13 @@ fn named(model: &Model, scored: Vec<Scored>) -> Vec<Recommendation> {
         .collect()
 }
 
-/// Recommends for a batch of users off the main thread.
-pub struct RecommendBatchTask(Job<Vec<Vec<Recommendation>>>);
+/// Writes a model file off the main thread.
+pub struct SaveTask(Job<()>);
 
 #[napi]
-impl Task for RecommendBatchTask {
-    type Output = Result<Vec<Vec<Recommendation>>>;
-    type JsValue = Vec<Vec<Recommendation>>;
+impl Task for SaveTask {
+    type Output = Result<()>;
+    type JsValue = ();
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         self.0.run()
@@ -125,6 +171,95 @@ impl Task for RecommendBatchTask {
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         settle(&env, output, |v| v)
+    }
+}
+
+/// Serializes a model into a buffer off the main thread.
+pub struct ToBufferTask(Job<Vec<u8>>);
+
+#[napi]
+impl Task for ToBufferTask {
+    type Output = Result<Vec<u8>>;
+    type JsValue = Buffer;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, Buffer::from)
+    }
+}
+
+/// Reads a model file or buffer off the main thread.
+pub struct LoadTask(Job<Model>);
+
+#[napi]
+impl Task for LoadTask {
+    type Output = Result<Model>;
+    type JsValue = NativeModel;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, NativeModel::new)
+    }
+}
+
+/// Recommends for a batch of users off the main thread.
+pub struct RecommendBatchTask(Job<BatchRecommendations>);
+
+#[napi]
+impl Task for RecommendBatchTask {
+    type Output = Result<BatchRecommendations>;
+    type JsValue = BatchRecommendations;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        self.0.run()
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(&env, output, |v| v)
+    }
+}
+
+/// Flattens top-`k` lists into padded typed arrays.
+fn flatten(lists: Vec<Vec<Scored>>, k: usize) -> BatchRecommendations {
+    let mut items = vec![-1i32; lists.len() * k];
+    let mut scores = vec![f32::NAN; lists.len() * k];
+    for (r, list) in lists.iter().enumerate() {
+        for (c, s) in list.iter().take(k).enumerate() {
+            items[r * k + c] = s.item as i32;
+            scores[r * k + c] = s.score;
+        }
+    }
+    BatchRecommendations {
+        k: k as u32,
+        items: Int32Array::new(items),
+        scores: Float32Array::new(scores),
+    }
+}
+
+fn explained(model: &Model, e: Explanation, k: usize, ignored: u32) -> ItemExplanation {
+    let items = model.items();
+    ItemExplanation {
+        item: items.name(e.item).to_owned(),
+        score: f64::from(e.score),
+        metric: f64::from(e.metric),
+        graph: f64::from(e.graph),
+        contributions: e
+            .contributions
+            .into_iter()
+            .take(k)
+            .map(|c| Contribution {
+                item: items.name(c.item).to_owned(),
+                metric: f64::from(c.metric),
+                graph: f64::from(c.graph),
+            })
+            .collect(),
+        ignored,
     }
 }
 
@@ -165,11 +300,50 @@ impl NativeModel {
                 .stages
                 .iter()
                 .map(|s| StageInfo {
-                    stage: s.stage.to_owned(),
+                    stage: s.stage.clone(),
                     seconds: s.seconds,
                 })
                 .collect(),
+            fingerprint: format!("{:016x}", self.inner.fingerprint()),
         }
+    }
+
+    /// Writes the model to `path` (one binary file, written to a temporary file and renamed, so a
+    /// failure never leaves a partial file). Rejects with `IO_ERROR` when the file cannot be
+    /// written.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn save(&self, path: String) -> AsyncTask<SaveTask> {
+        let model = self.inner.clone();
+        AsyncTask::new(SaveTask(Job::new(move || {
+            model.save(&PathBuf::from(path)).map_err(from_core)
+        })))
+    }
+
+    /// The model file's bytes, for storage outside the file system.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn to_buffer(&self) -> AsyncTask<ToBufferTask> {
+        let model = self.inner.clone();
+        AsyncTask::new(ToBufferTask(Job::new(move || {
+            model.to_bytes().map_err(from_core)
+        })))
+    }
+
+    /// Reads a model file. Rejects with `INVALID_MODEL_FILE` (not a model, truncated or
+    /// corrupted), `UNSUPPORTED_MODEL_VERSION` (written by a newer version) or `IO_ERROR`.
+    #[napi(ts_return_type = "Promise<NativeModel>")]
+    pub fn load(path: String) -> AsyncTask<LoadTask> {
+        AsyncTask::new(LoadTask(Job::new(move || {
+            Model::load(&PathBuf::from(path)).map_err(from_core)
+        })))
+    }
+
+    /// Reads a model from the bytes of a model file (copied first, so the buffer may be reused).
+    #[napi(ts_return_type = "Promise<NativeModel>")]
+    pub fn from_buffer(bytes: Buffer) -> AsyncTask<LoadTask> {
+        let bytes = bytes.to_vec();
+        AsyncTask::new(LoadTask(Job::new(move || {
+            Model::from_bytes(&bytes).map_err(from_core)
+        })))
     }
 
     /// Top-`k` items for a known user, best first.
@@ -198,9 +372,101 @@ impl NativeModel {
         })
     }
 
-    /// Top-`k` items for each of many known users, scored off the main thread in batches.
-    /// Ids are checked before the work starts (`UNKNOWN_USER` / `UNKNOWN_ITEM`).
+    /// All user ids, by index.
     #[napi]
+    pub fn user_ids(&self) -> Vec<String> {
+        self.inner.users().names().to_vec()
+    }
+
+    /// All item ids, by index (what `recommendBatch`'s item indices refer to).
+    #[napi]
+    pub fn item_ids(&self) -> Vec<String> {
+        self.inner.items().names().to_vec()
+    }
+
+    /// Scores of `itemIds` for a known user, in order (`UNKNOWN_USER` / `UNKNOWN_ITEM`).
+    #[napi]
+    pub fn score(&self, user_id: String, item_ids: Vec<String>) -> Result<Vec<f64>> {
+        catch_panic(|| {
+            let user = self.inner.user_index(&user_id).map_err(from_core)?;
+            let items = indices(&item_ids, |id| self.inner.item_index(id))?;
+            let scores = self
+                .inner
+                .score_items(Who::User(user), &items)
+                .map_err(from_core)?;
+            Ok(scores.into_iter().map(f64::from).collect())
+        })
+    }
+
+    /// Top-`k` items most like `itemId` (its one-item history's recommendations, without it).
+    #[napi]
+    pub fn similar_items(
+        &self,
+        item_id: String,
+        k: f64,
+        exclude: Option<Vec<String>>,
+        include: Option<Vec<String>>,
+    ) -> Result<Vec<Recommendation>> {
+        let k = top_k(k)?;
+        catch_panic(|| {
+            let item = self.inner.item_index(&item_id).map_err(from_core)?;
+            let filters = self.filters(true, exclude, include)?;
+            let top = self
+                .inner
+                .similar_items(item, k, &filters)
+                .map_err(from_core)?;
+            Ok(named(&self.inner, top))
+        })
+    }
+
+    /// Why `itemId` scores what it does for a known user: the metric and graph parts and the
+    /// `k` history items contributing most.
+    #[napi]
+    pub fn explain_user(
+        &self,
+        user_id: String,
+        item_id: String,
+        k: f64,
+    ) -> Result<ItemExplanation> {
+        let k = top_k(k)?;
+        catch_panic(|| {
+            let user = self.inner.user_index(&user_id).map_err(from_core)?;
+            let item = self.inner.item_index(&item_id).map_err(from_core)?;
+            let e = self
+                .inner
+                .explain(Who::User(user), item)
+                .map_err(from_core)?;
+            Ok(explained(&self.inner, e, k, 0))
+        })
+    }
+
+    /// [`NativeModel::explain_user`] for a new history; unknown history ids are ignored and
+    /// counted.
+    #[napi]
+    pub fn explain_history(
+        &self,
+        history: Vec<String>,
+        item_id: String,
+        k: f64,
+    ) -> Result<ItemExplanation> {
+        let k = top_k(k)?;
+        catch_panic(|| {
+            let item = self.inner.item_index(&item_id).map_err(from_core)?;
+            let items = self.inner.items();
+            let known: Vec<u32> = history.iter().filter_map(|id| items.get(id)).collect();
+            let ignored = (history.len() - known.len()) as u32;
+            let e = self
+                .inner
+                .explain(Who::History(&known), item)
+                .map_err(from_core)?;
+            Ok(explained(&self.inner, e, k, ignored))
+        })
+    }
+
+    /// Top-`k` items for each of many known users, scored off the main thread in batches, as
+    /// flat typed arrays. Ids are checked before the work starts (`UNKNOWN_USER` /
+    /// `UNKNOWN_ITEM`).
+    #[napi(ts_return_type = "Promise<BatchRecommendations>")]
     pub fn recommend_batch(
         &self,
         user_ids: Vec<String>,
@@ -209,7 +475,8 @@ impl NativeModel {
         exclude: Option<Vec<String>>,
         include: Option<Vec<String>>,
     ) -> Result<AsyncTask<RecommendBatchTask>> {
-        let k = top_k(k)?;
+        // Rows are padded to k, so k beyond the catalogue would only allocate padding.
+        let k = top_k(k)?.min(self.inner.items().len());
         catch_panic(|| {
             let users = indices(&user_ids, |id| self.inner.user_index(id))?;
             let filters = self.filters(filter_seen, exclude, include)?;
@@ -218,7 +485,7 @@ impl NativeModel {
                 let top = model
                     .recommend_users(&users, k, &filters)
                     .map_err(from_core)?;
-                Ok(top.into_iter().map(|s| named(&model, s)).collect())
+                Ok(flatten(top, k))
             }))))
         })
     }

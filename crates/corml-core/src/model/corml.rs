@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::spectral::SpectralFilter;
 use super::system::AdmmSystem;
-use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
+use super::{Algorithm, Contribution, FitInfo, Model, Scorer, StageTime};
 use crate::backend::{resolve, Backend, Op};
 use crate::dataset::{item_degrees, normalized, user_degrees, Interactions};
 use crate::dense::{format_bytes, Dense};
@@ -57,6 +58,17 @@ impl std::str::FromStr for AdmmSolver {
                 "admmSolver `{s}` is not one of 'auto', 'dense', 'iterative'"
             ))),
         }
+    }
+}
+
+impl std::fmt::Display for AdmmSolver {
+    /// `auto`, `dense` or `iterative`, as parsed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AdmmSolver::Auto => "auto",
+            AdmmSolver::Dense => "dense",
+            AdmmSolver::Iterative => "iterative",
+        })
     }
 }
 
@@ -194,15 +206,45 @@ impl CormlParams {
 pub struct CormlModel {
     params: CormlParams,
     degrees: Vec<f32>,
-    inv_sqrt_degree: Vec<f32>,
-    sqrt_degree: Vec<f32>,
-    v: Dense,
-    v_sumsq: Vec<f32>,
+    graph: SpectralFilter,
     h_upper: Csr,
     h_scoring: Csr,
 }
 
 impl CormlModel {
+    /// Builds the model from what training produced (or a model file holds): the item degrees
+    /// `max(1, d_i)`, the graph filter of the spectral factor `V` and the upper triangle of `H`.
+    /// The scoring layout of `H` is derived here.
+    pub fn new(
+        params: CormlParams,
+        degrees: Vec<f32>,
+        graph: SpectralFilter,
+        h_upper: Csr,
+    ) -> Result<Self> {
+        let n = degrees.len();
+        if graph.items() != n || h_upper.rows() != n || h_upper.cols() != n {
+            return Err(Error::invalid(format!(
+                "CoRML parts disagree: {n} degrees, V with {} rows, H {} × {}",
+                graph.items(),
+                h_upper.rows(),
+                h_upper.cols()
+            )));
+        }
+        let h_scoring = scoring_matrix(&h_upper, &degrees, params.item_degree_norm)?;
+        Ok(CormlModel {
+            params,
+            degrees,
+            graph,
+            h_upper,
+            h_scoring,
+        })
+    }
+
+    /// The training item degrees `max(1, d_i)` it was built with.
+    pub fn degrees(&self) -> &[f32] {
+        &self.degrees
+    }
+
     /// The hyperparameters it was trained with.
     pub fn params(&self) -> &CormlParams {
         &self.params
@@ -213,9 +255,62 @@ impl CormlModel {
         &self.h_upper
     }
 
-    /// The spectral factor V (items × k).
-    pub fn v(&self) -> &Dense {
-        &self.v
+    /// Each history item's metric and graph parts of item `target`'s score (SPEC.md
+    /// "Scoring"); the graph parts are 0 when the clamp `max(0, ·)` applies.
+    pub(crate) fn contributions(
+        &self,
+        items: &[u32],
+        weights: &[f32],
+        target: usize,
+    ) -> Vec<Contribution> {
+        let graph_weight = 1.0 / self.params.lambda - 1.0;
+        let mut out: Vec<Contribution> = items
+            .iter()
+            .zip(weights)
+            .map(|(&j, &w)| {
+                let (cols, vals) = (
+                    self.h_scoring.row_indices(j as usize),
+                    self.h_scoring.row_values(j as usize),
+                );
+                let metric = cols
+                    .binary_search(&(target as u32))
+                    .map_or(0.0, |at| w * vals[at]);
+                let own = if j as usize == target {
+                    w * self.graph.sumsq()[target]
+                } else {
+                    0.0
+                };
+                let graph = if graph_weight > 0.0 {
+                    w * self.graph.pair(j as usize, target) - own
+                } else {
+                    0.0
+                };
+                Contribution {
+                    item: j,
+                    metric,
+                    graph,
+                }
+            })
+            .collect();
+        let total: f32 = out.iter().map(|c| c.graph).sum();
+        out.iter_mut().for_each(|c| {
+            c.graph = if total > 0.0 {
+                graph_weight * c.graph
+            } else {
+                0.0
+            }
+        });
+        out
+    }
+
+    /// The graph filter built on the spectral factor `V`.
+    pub fn graph(&self) -> &SpectralFilter {
+        &self.graph
+    }
+
+    /// The spectral factor V (items × k), as a new matrix.
+    pub fn v(&self) -> Result<Dense> {
+        self.graph.v()
     }
 }
 
@@ -237,18 +332,21 @@ impl Timer {
     }
 
     /// Charges the time since the previous lap to `stage`.
-    fn lap(&mut self, stage: &'static str) {
+    fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         let seconds = (now - self.last).as_secs_f64();
         self.last = now;
         match self.stages.iter_mut().find(|s| s.stage == stage) {
             Some(s) => s.seconds += seconds,
-            None => self.stages.push(StageTime { stage, seconds }),
+            None => self.stages.push(StageTime {
+                stage: stage.to_owned(),
+                seconds,
+            }),
         }
     }
 
     /// Like [`Timer::lap`], after the backend's queued work has finished.
-    fn lap_after<B: Backend>(&mut self, backend: &B, stage: &'static str) -> Result<()> {
+    fn lap_after<B: Backend>(&mut self, backend: &B, stage: &str) -> Result<()> {
         backend.synchronize()?;
         self.lap(stage);
         Ok(())
@@ -279,13 +377,12 @@ fn fit_on<B: Backend>(
         check_memory(backend, params, r.cols(), r.cols(), params.eigenvectors)?;
     }
     let (n_users, n_items) = (r.rows(), r.cols());
-    let t = params.item_degree_norm;
     let eps = 10f32.powf(params.global_scaling);
     ctl.stage("svd", 0.0)?;
 
     // 1–2. Degrees, user weights and the spectral factor V.
     let prep = Prepared::compute(backend, r, params, ctl)?;
-    let (d, phi, v, inv_sqrt_degree) = (prep.degrees, prep.phi, prep.v, prep.inv_sqrt_degree);
+    let (d, phi, v) = (prep.degrees, prep.phi, prep.v);
     timer.borrow_mut().lap("svd");
 
     // 3. Partitions.
@@ -335,10 +432,8 @@ fn fit_on<B: Backend>(
         sparse_approximation(&mut triplets, n_users, n_items);
     }
     let h_upper = upper_from_triplets(n_items, &triplets)?;
-    let h_scoring = scoring_matrix(&h_upper, &d, t)?;
-    let v_sumsq = (0..n_items)
-        .map(|i| (0..v.cols()).map(|c| v.get(i, c).powi(2)).sum())
-        .collect();
+    let graph = SpectralFilter::new(&v, &d)?;
+    let model = CormlModel::new(params.clone(), d, graph, h_upper)?;
     let mut timer = timer.into_inner();
     timer.lap("sparsify");
     ctl.stage("done", 1.0)?;
@@ -348,21 +443,11 @@ fn fit_on<B: Backend>(
         backend: backend.describe(),
         device_fallback: None,
         part_sizes: parts.iter().map(Vec::len).collect(),
-        nnz: h_upper.nnz(),
+        nnz: model.h().nnz(),
         seconds: timer.start.elapsed().as_secs_f64(),
         stages: timer.stages,
         admm_flops: reports.iter().map(|r| r.admm_flops).sum(),
         admm_solvers: reports.into_iter().map(|r| r.solver).collect(),
-    };
-    let model = CormlModel {
-        params: params.clone(),
-        sqrt_degree: d.iter().map(|x| x.sqrt()).collect(),
-        inv_sqrt_degree,
-        degrees: d,
-        v,
-        v_sumsq,
-        h_upper,
-        h_scoring,
     };
     Ok(Model::new(Algorithm::Corml(model), train, info))
 }
@@ -371,8 +456,6 @@ fn fit_on<B: Backend>(
 struct Prepared {
     /// Item degrees `d_i`.
     degrees: Vec<f32>,
-    /// `d_i^-1/2`.
-    inv_sqrt_degree: Vec<f32>,
     /// User weights `φ_u = (d_u / max d_u)^(-t_u)`.
     phi: Vec<f32>,
     /// Top-k right singular vectors of `diag(d_u^-1/2) R diag(d_i^-1/2)`.
@@ -393,7 +476,6 @@ impl Prepared {
             .iter()
             .map(|&x| (x / du_max).powf(-params.user_scaling))
             .collect();
-        let inv_sqrt_degree: Vec<f32> = degrees.iter().map(|x| x.powf(-0.5)).collect();
         let normalized = normalized(r);
         let svd_opts = SvdOptions::spec(params.eigenvectors, params.seed);
         // On a GPU the subspace iteration runs as dense products with the item Gram matrix,
@@ -411,12 +493,7 @@ impl Prepared {
         } else {
             randomized_svd(&normalized, &normalized.transpose(), svd_opts, ctl)?.vectors
         };
-        Ok(Prepared {
-            degrees,
-            inv_sqrt_degree,
-            phi,
-            v,
-        })
+        Ok(Prepared { degrees, phi, v })
     }
 }
 
@@ -743,14 +820,7 @@ impl Scorer for CormlModel {
         let n = self.n_items();
         let graph_weight = 1.0 / self.params.lambda - 1.0;
         if graph_weight > 0.0 {
-            spectral_scores(
-                histories,
-                &self.v,
-                &self.inv_sqrt_degree,
-                &self.sqrt_degree,
-                1.0,
-                out,
-            )?;
+            self.graph.scores_into(histories, 1.0, out)?;
         } else {
             out.fill(0.0);
         }
@@ -760,7 +830,7 @@ impl Scorer for CormlModel {
                 let (items, weights) = (histories.row_indices(r), histories.row_values(r));
                 if graph_weight > 0.0 {
                     for (&i, &w) in items.iter().zip(weights) {
-                        row[i as usize] -= w * self.v_sumsq[i as usize];
+                        row[i as usize] -= w * self.graph.sumsq()[i as usize];
                     }
                     row.iter_mut().for_each(|x| *x = graph_weight * x.max(0.0));
                 }

@@ -37,6 +37,7 @@ impl Default for EaseParams {
 
 /// A trained EASE model: the dense item-item matrix, stored by rows.
 pub struct EaseModel {
+    regularization: f32,
     /// Column `i` holds row `i` of B, so scoring adds contiguous columns.
     b_rows: Dense,
 }
@@ -102,24 +103,42 @@ fn fit_on<B: Backend>(
         nnz: n * n,
         stages: vec![
             StageTime {
-                stage: "gram",
+                stage: "gram".into(),
                 seconds: gram_s,
             },
             StageTime {
-                stage: "inverse",
+                stage: "inverse".into(),
                 seconds: seconds - gram_s,
             },
         ],
         seconds,
     };
     Ok(Model::new(
-        Algorithm::Ease(EaseModel { b_rows: p }),
+        Algorithm::Ease(EaseModel::new(params.regularization, p)),
         train,
         info,
     ))
 }
 
 impl EaseModel {
+    /// Wraps the item-item weights; column `i` of `b_rows` is row `i` of `B`.
+    pub fn new(regularization: f32, b_rows: Dense) -> Self {
+        EaseModel {
+            regularization,
+            b_rows,
+        }
+    }
+
+    /// The l2 regularization it was trained with.
+    pub fn regularization(&self) -> f32 {
+        self.regularization
+    }
+
+    /// `Bᵀ`, column-major: column `i` holds row `i` of `B`.
+    pub fn b_rows(&self) -> &Dense {
+        &self.b_rows
+    }
+
     /// Entry `B[i, j]`.
     pub fn weight(&self, i: usize, j: usize) -> f32 {
         self.b_rows.get(j, i)

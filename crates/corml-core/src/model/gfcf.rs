@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{spectral_scores, Algorithm, FitInfo, Model, Scorer, StageTime};
+use super::spectral::SpectralFilter;
+use super::{Algorithm, FitInfo, Model, Scorer, StageTime};
 use crate::dataset::{item_degrees, normalized, Interactions};
-use crate::dense::Dense;
 use crate::error::{Error, Result};
 use crate::progress::Control;
 use crate::sparse::Csr;
@@ -36,12 +36,10 @@ impl Default for GfcfParams {
 
 /// A trained GF-CF model.
 pub struct GfcfModel {
-    alpha: f32,
+    params: GfcfParams,
     normalized: Csr,
     normalized_t: Csr,
-    v: Dense,
-    inv_sqrt_degree: Vec<f32>,
-    sqrt_degree: Vec<f32>,
+    graph: SpectralFilter,
 }
 
 /// Trains GF-CF (the SVD is its only real work).
@@ -56,7 +54,6 @@ pub fn fit(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<M
     let start = Instant::now();
     let r = train.matrix();
     let d = item_degrees(r);
-    let inv_sqrt_degree: Vec<f32> = d.iter().map(|x| x.powf(-0.5)).collect();
     let normalized = normalized(r);
     let normalized_t = normalized.transpose();
     ctl.stage("svd", 0.0)?;
@@ -77,20 +74,63 @@ pub fn fit(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<M
         part_sizes: vec![r.cols()],
         nnz: normalized.nnz(),
         stages: vec![StageTime {
-            stage: "svd",
+            stage: "svd".into(),
             seconds,
         }],
         seconds,
     };
-    let model = GfcfModel {
-        alpha: params.alpha,
-        normalized,
-        normalized_t,
-        v,
-        sqrt_degree: d.iter().map(|x| x.sqrt()).collect(),
-        inv_sqrt_degree,
-    };
+    let model = GfcfModel::new(params.clone(), r, SpectralFilter::new(&v, &d)?);
     Ok(Model::new(Algorithm::Gfcf(model), train, info))
+}
+
+impl GfcfModel {
+    /// Builds the model from the training matrix and the graph filter of its spectral factor
+    /// (built with the training item degrees).
+    pub fn new(params: GfcfParams, train: &Csr, graph: SpectralFilter) -> Self {
+        let normalized = normalized(train);
+        GfcfModel {
+            params,
+            normalized_t: normalized.transpose(),
+            normalized,
+            graph,
+        }
+    }
+
+    /// The hyperparameters it was trained with (`eigenvectors` is `V`'s rank).
+    pub fn params(&self) -> &GfcfParams {
+        &self.params
+    }
+
+    /// Item `j`'s part of item `i`'s score for a unit history weight: the linear filter
+    /// `(R̃ᵀR̃)_ji` plus `α` times the low-pass filter's pair term.
+    pub fn pair(&self, j: usize, i: usize) -> f32 {
+        let (uj, xj) = (
+            self.normalized_t.row_indices(j),
+            self.normalized_t.row_values(j),
+        );
+        let (ui, xi) = (
+            self.normalized_t.row_indices(i),
+            self.normalized_t.row_values(i),
+        );
+        let (mut a, mut b, mut linear) = (0, 0, 0.0f32);
+        while a < uj.len() && b < ui.len() {
+            match uj[a].cmp(&ui[b]) {
+                std::cmp::Ordering::Less => a += 1,
+                std::cmp::Ordering::Greater => b += 1,
+                std::cmp::Ordering::Equal => {
+                    linear += xj[a] * xi[b];
+                    a += 1;
+                    b += 1;
+                }
+            }
+        }
+        linear + self.params.alpha * self.graph.pair(j, i)
+    }
+
+    /// The graph filter built on the spectral factor `V`.
+    pub fn graph(&self) -> &SpectralFilter {
+        &self.graph
+    }
 }
 
 impl Scorer for GfcfModel {
@@ -100,14 +140,7 @@ impl Scorer for GfcfModel {
 
     fn score_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()> {
         let n = self.n_items();
-        spectral_scores(
-            histories,
-            &self.v,
-            &self.inv_sqrt_degree,
-            &self.sqrt_degree,
-            self.alpha,
-            out,
-        )?;
+        self.graph.scores_into(histories, self.params.alpha, out)?;
         let n_users = self.normalized.rows();
         out.par_chunks_mut(n.max(1)).enumerate().for_each_init(
             || (vec![0f32; n_users], Vec::<u32>::new()),

@@ -5,17 +5,17 @@
 
 pub mod corml;
 pub mod ease;
+pub mod file;
 pub mod gfcf;
+pub mod spectral;
 pub mod system;
 
 use std::sync::Arc;
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, Par};
 use rayon::prelude::*;
 
 use crate::dataset::{item_degrees, IdMap, Interactions};
-use crate::dense::{try_vec, Dense};
+use crate::dense::try_vec;
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
@@ -66,7 +66,7 @@ impl Algorithm {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageTime {
     /// Stage name (as in progress reports).
-    pub stage: &'static str,
+    pub stage: String,
     /// Seconds spent.
     pub seconds: f64,
 }
@@ -103,6 +103,7 @@ pub struct Model {
     train: Csr,
     degrees: Vec<f32>,
     info: FitInfo,
+    fingerprint: u64,
 }
 
 impl std::fmt::Debug for Model {
@@ -125,6 +126,15 @@ pub struct Scored {
     pub score: f32,
 }
 
+/// Whose history a request is about.
+#[derive(Clone, Copy, Debug)]
+pub enum Who<'a> {
+    /// A user of the training data (their training items).
+    User(u32),
+    /// A new user's history of item indices (duplicates ignored).
+    History(&'a [u32]),
+}
+
 /// Filters of a recommendation request.
 #[derive(Clone, Debug, Default)]
 pub struct Filters {
@@ -136,20 +146,75 @@ pub struct Filters {
     pub include: Option<Vec<u32>>,
 }
 
+/// One history item's part in another item's score (see [`Model::explain`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Contribution {
+    /// The history item.
+    pub item: u32,
+    /// Its part through the metric (item-item) weights: CoRML's `H`, EASE's `B`; 0 for GF-CF.
+    pub metric: f32,
+    /// Its part through the graph filter: CoRML's `G`, all of GF-CF; 0 for EASE.
+    pub graph: f32,
+}
+
+/// Why an item has its score for a history: the score, its two parts, and each history item's
+/// share of them, largest total first. The contributions add up to the parts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The item explained.
+    pub item: u32,
+    /// Its score for the history (what recommendation ranks by).
+    pub score: f32,
+    /// The metric part of the score.
+    pub metric: f32,
+    /// The graph-filter part of the score. CoRML clamps its graph term at 0: when the clamp
+    /// applies, this and every graph contribution are 0.
+    pub graph: f32,
+    /// Each history item's part, largest `metric + graph` first.
+    pub contributions: Vec<Contribution>,
+}
+
 /// Histories are scored this many rows at a time (bounds the dense score buffer).
 pub const SCORE_BATCH: usize = 256;
 
 impl Model {
     /// Wraps a trained algorithm with the training data it was fitted on.
     pub fn new(algorithm: Algorithm, train: &Interactions, info: FitInfo) -> Self {
+        let fingerprint = fingerprint(train.users(), train.items(), train.matrix());
+        Model::from_parts(
+            algorithm,
+            train.users().clone(),
+            train.items().clone(),
+            train.matrix().clone(),
+            info,
+            fingerprint,
+        )
+    }
+
+    /// Assembles a model from its parts (a model file's contents).
+    pub(crate) fn from_parts(
+        algorithm: Algorithm,
+        users: Arc<IdMap>,
+        items: Arc<IdMap>,
+        train: Csr,
+        info: FitInfo,
+        fingerprint: u64,
+    ) -> Self {
         Model {
             algorithm,
-            users: train.users().clone(),
-            items: train.items().clone(),
-            degrees: item_degrees(train.matrix()),
-            train: train.matrix().clone(),
+            users,
+            items,
+            degrees: item_degrees(&train),
+            train,
             info,
+            fingerprint,
         }
+    }
+
+    /// A 64-bit fingerprint (xxh3) of the training data: its user and item ids and interactions.
+    /// Two models trained on the same data share it.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// The trained algorithm.
@@ -241,6 +306,94 @@ impl Model {
             .unwrap_or_default())
     }
 
+    /// Top-`k` items most like `item`: the model's recommendations for a history of that one
+    /// item (the item itself is never returned).
+    pub fn similar_items(&self, item: u32, k: usize, filters: &Filters) -> Result<Vec<Scored>> {
+        self.check_items(&[item])?;
+        let filters = Filters {
+            filter_seen: true,
+            ..filters.clone()
+        };
+        self.recommend_history(&[item], k, &filters)
+    }
+
+    /// Scores of `items` for a history row: a known user's training items (`Ok(user)`) or a new
+    /// history of item indices (`Err(history)`).
+    pub fn score_items(&self, who: Who<'_>, items: &[u32]) -> Result<Vec<f32>> {
+        self.check_items(items)?;
+        let scores = self.score(&self.history_row(who)?)?;
+        Ok(items.iter().map(|&i| scores[i as usize]).collect())
+    }
+
+    /// Why `item` scores what it does for a known user or a new history.
+    pub fn explain(&self, who: Who<'_>, item: u32) -> Result<Explanation> {
+        self.check_items(&[item])?;
+        let row = self.history_row(who)?;
+        let (items, weights) = (row.row_indices(0), row.row_values(0));
+        let target = item as usize;
+        let mut contributions: Vec<Contribution> = match &self.algorithm {
+            Algorithm::Corml(m) => m.contributions(items, weights, target),
+            Algorithm::Ease(m) => items
+                .iter()
+                .zip(weights)
+                .map(|(&j, &w)| Contribution {
+                    item: j,
+                    metric: w * m.weight(j as usize, target),
+                    graph: 0.0,
+                })
+                .collect(),
+            Algorithm::Gfcf(m) => items
+                .iter()
+                .zip(weights)
+                .map(|(&j, &w)| Contribution {
+                    item: j,
+                    metric: 0.0,
+                    graph: w * m.pair(j as usize, target),
+                })
+                .collect(),
+        };
+        contributions.sort_by(|a, b| {
+            (b.metric + b.graph)
+                .total_cmp(&(a.metric + a.graph))
+                .then(a.item.cmp(&b.item))
+        });
+        let metric = contributions.iter().map(|c| c.metric).sum();
+        let graph = contributions.iter().map(|c| c.graph).sum();
+        let score = self.score(&row)?[target];
+        Ok(Explanation {
+            item,
+            score,
+            metric,
+            graph,
+            contributions,
+        })
+    }
+
+    /// `UNKNOWN_ITEM`-style range check of item indices.
+    fn check_items(&self, items: &[u32]) -> Result<()> {
+        match items.iter().find(|&&i| i as usize >= self.items.len()) {
+            Some(bad) => Err(Error::invalid(format!("item index {bad} is out of range"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The one-row history matrix of a known user or a new history.
+    fn history_row(&self, who: Who<'_>) -> Result<Csr> {
+        match who {
+            Who::User(u) => {
+                if u as usize >= self.users.len() {
+                    return Err(Error::invalid(format!("user index {u} is out of range")));
+                }
+                Ok(self.train_rows(&[u]))
+            }
+            Who::History(items) => {
+                self.check_items(items)?;
+                let pairs: Vec<(u32, u32)> = items.iter().map(|&i| (0, i)).collect();
+                Csr::from_pairs(1, self.items.len(), &pairs)
+            }
+        }
+    }
+
     /// The training rows of `users` (valid indices) as a `users.len() × I` matrix.
     pub(crate) fn train_rows(&self, users: &[u32]) -> Csr {
         let pairs: Vec<(u32, u32)> = users
@@ -289,6 +442,25 @@ impl Model {
     }
 }
 
+/// The xxh3 fingerprint of training data: ids in index order, then the interaction structure.
+pub fn fingerprint(users: &IdMap, items: &IdMap, train: &Csr) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for ids in [users, items] {
+        h.update(&(ids.len() as u64).to_le_bytes());
+        for name in ids.names() {
+            h.update(&(name.len() as u64).to_le_bytes());
+            h.update(name.as_bytes());
+        }
+    }
+    for &p in train.indptr() {
+        h.update(&(p as u64).to_le_bytes());
+    }
+    for &i in train.indices() {
+        h.update(&i.to_le_bytes());
+    }
+    h.digest()
+}
+
 /// The `k` best entries of `scores` (highest first, ties by lower index), skipping `-inf`.
 pub fn top_k(scores: &[f32], k: usize) -> Vec<Scored> {
     let better = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item));
@@ -310,36 +482,6 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<Scored> {
     }
     cand.sort_unstable_by(better);
     cand
-}
-
-/// The low-rank graph-filter scores shared by CoRML and GF-CF:
-/// `out ← scale · ((r ⊙ d^-1/2) · V · Vᵀ) ⊙ d^1/2`, row-major `histories.rows() × I`.
-pub(crate) fn spectral_scores(
-    histories: &Csr,
-    v: &Dense,
-    inv_sqrt_degree: &[f32],
-    sqrt_degree: &[f32],
-    scale: f32,
-    out: &mut [f32],
-) -> Result<()> {
-    let n = v.rows();
-    let projected = histories
-        .scaled(None, Some(inv_sqrt_degree))
-        .matmul_dense(v)?;
-    // `out` read column-major as I × b is the row-major b × I result.
-    let dst = MatMut::from_column_major_slice_mut(out, n, histories.rows());
-    matmul(
-        dst,
-        Accum::Replace,
-        v.as_ref(),
-        projected.as_ref().transpose(),
-        scale,
-        Par::rayon(0),
-    );
-    out.par_chunks_mut(n.max(1)).for_each(|row| {
-        row.iter_mut().zip(sqrt_degree).for_each(|(x, s)| *x *= s);
-    });
-    Ok(())
 }
 
 #[cfg(test)]
