@@ -226,43 +226,48 @@ async function main(): Promise<void> {
   const server = await startServer(path)
   console.log(`server ${server.url}: model loaded in ${server.loadMs.toFixed(0)} ms`)
 
-  // Warm up for 2 s so that the memory measured before the test is the steady state.
-  await autocannon({
-    url: server.url,
-    connections: 10,
-    duration: 2,
-    requests: [{ path: '/healthz' }],
-  })
-  const rssBefore = rssOf(server.pid)
+  /** Mixed traffic for `seconds`, counting responses whose status is not the expected one. */
   const mismatches = new Map<string, number>()
-  const result = await autocannon({
-    url: server.url,
-    connections,
-    duration,
-    requests: [
-      {
-        setupRequest: (request, context) => {
-          const shot = next()
-          Object.assign(context, { shot })
-          return {
-            ...request,
-            method: shot.method,
-            path: shot.path,
-            ...(shot.body === undefined
-              ? {}
-              : { body: shot.body, headers: { 'content-type': 'application/json' } }),
-          }
+  const fire = (seconds: number): Promise<autocannon.Result> =>
+    autocannon({
+      url: server.url,
+      connections,
+      duration: seconds,
+      requests: [
+        {
+          setupRequest: (request, context) => {
+            const shot = next()
+            Object.assign(context, { shot })
+            return {
+              ...request,
+              method: shot.method,
+              path: shot.path,
+              ...(shot.body === undefined
+                ? {}
+                : { body: shot.body, headers: { 'content-type': 'application/json' } }),
+            }
+          },
+          onResponse: (status, _body, context) => {
+            const shot = (context as { shot?: Shot }).shot
+            if (shot !== undefined && status !== shot.expect) {
+              const key = `${shot.kind} ${shot.method} ${shot.path} → ${status} (want ${shot.expect})`
+              mismatches.set(key, (mismatches.get(key) ?? 0) + 1)
+            }
+          },
         },
-        onResponse: (status, _body, context) => {
-          const shot = (context as { shot?: Shot }).shot
-          if (shot !== undefined && status !== shot.expect) {
-            const key = `${shot.kind} ${shot.method} ${shot.path} → ${status} (want ${shot.expect})`
-            mismatches.set(key, (mismatches.get(key) ?? 0) + 1)
-          }
-        },
-      },
-    ],
-  })
+      ],
+    })
+
+  // Warm up with the same traffic, so that the memory measured before is the steady state
+  // (thread stacks, allocator arenas and the V8 heap grown to their working size).
+  await fire(Math.min(5, duration))
+  const rssBefore = rssOf(server.pid)
+  const samples: number[] = []
+  const sampler = setInterval(() => {
+    if (!server.exited()) samples.push(rssOf(server.pid))
+  }, 5000)
+  const result = await fire(duration)
+  clearInterval(sampler)
   const rssAfter = server.exited() ? NaN : rssOf(server.pid)
   const alive = !server.exited()
   server.stop()
@@ -276,7 +281,8 @@ async function main(): Promise<void> {
       `latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
       `status 2xx ${result['2xx']}, 4xx ${result['4xx']}, 5xx ${result['5xx']}; ` +
         `connection errors ${result.errors}, timeouts ${result.timeouts}`,
-      `server RSS ${mib(rssBefore)} MiB before, ${mib(rssAfter)} MiB after; alive: ${alive}`,
+      `server RSS ${mib(rssBefore)} MiB before, ${mib(rssAfter)} MiB after ` +
+        `(every 5 s: ${samples.map(mib).join(', ')}); alive: ${alive}`,
     ].join('\n'),
   )
   for (const [what, count] of mismatches) console.log(`unexpected: ${what} ×${count}`)

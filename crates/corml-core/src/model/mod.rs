@@ -461,32 +461,116 @@ pub fn fingerprint(users: &IdMap, items: &IdMap, train: &Csr) -> u64 {
     h.digest()
 }
 
-/// The `k` best entries of `scores` (highest first, ties by lower index), skipping `-inf`.
+/// The `k` best entries of `scores` (highest first, ties by lower index), skipping `-inf` and
+/// `NaN`.
+///
+/// For the usual small `k` one pass keeps the best `k` so far in a heap whose top is the worst
+/// of them: almost every score is rejected by one comparison and nothing is allocated per
+/// item. For `k` close to the number of items a selection over all candidates is cheaper.
 pub fn top_k(scores: &[f32], k: usize) -> Vec<Scored> {
-    let better = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item));
-    let mut cand: Vec<Scored> = scores
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| **s > f32::NEG_INFINITY && !s.is_nan())
-        .map(|(i, &score)| Scored {
-            item: i as u32,
-            score,
-        })
-        .collect();
     if k == 0 {
         return Vec::new();
     }
-    if cand.len() > k {
-        cand.select_nth_unstable_by(k - 1, better);
-        cand.truncate(k);
+    let eligible = |s: f32| s > f32::NEG_INFINITY && !s.is_nan();
+    let mut best: Vec<Scored> = if k.saturating_mul(8) < scores.len() {
+        let mut heap = std::collections::BinaryHeap::with_capacity(k);
+        for (i, &score) in scores.iter().enumerate() {
+            if !eligible(score) {
+                continue;
+            }
+            if heap.len() < k {
+                heap.push(Worst(Scored {
+                    item: i as u32,
+                    score,
+                }));
+            } else if let Some(mut top) = heap.peek_mut() {
+                // Items come in increasing index, so an equal score never beats the top.
+                if score > top.0.score {
+                    *top = Worst(Scored {
+                        item: i as u32,
+                        score,
+                    });
+                }
+            }
+        }
+        heap.into_iter().map(|w| w.0).collect()
+    } else {
+        let mut cand: Vec<Scored> = scores
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| eligible(**s))
+            .map(|(i, &score)| Scored {
+                item: i as u32,
+                score,
+            })
+            .collect();
+        if cand.len() > k {
+            cand.select_nth_unstable_by(k - 1, ranking);
+            cand.truncate(k);
+        }
+        cand
+    };
+    best.sort_unstable_by(ranking);
+    best
+}
+
+/// The recommendation order: higher score first, then lower item index.
+fn ranking(a: &Scored, b: &Scored) -> std::cmp::Ordering {
+    b.score.total_cmp(&a.score).then(a.item.cmp(&b.item))
+}
+
+/// A heap entry ordered so that the heap's top is the worst kept candidate.
+struct Worst(Scored);
+
+impl PartialEq for Worst {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
     }
-    cand.sort_unstable_by(better);
-    cand
+}
+
+impl Eq for Worst {}
+
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        ranking(&self.0, &other.0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_k_by_heap_and_by_selection_agree() {
+        let scores: Vec<f32> = (0..1000)
+            .map(|i| match i % 97 {
+                0 => f32::NEG_INFINITY,
+                1 => f32::NAN,
+                _ => ((i * 7919) % 211) as f32 / 7.0,
+            })
+            .collect();
+        for k in [1, 5, 20, 124, 125, 126, 500, 2000] {
+            let fast = top_k(&scores, k);
+            let mut all: Vec<Scored> = scores
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_finite())
+                .map(|(i, &score)| Scored {
+                    item: i as u32,
+                    score,
+                })
+                .collect();
+            all.sort_by(ranking);
+            all.truncate(k);
+            assert_eq!(fast, all, "k = {k}");
+        }
+    }
 
     #[test]
     fn top_k_orders_and_skips_excluded() {
