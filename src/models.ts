@@ -484,7 +484,11 @@ function wrap(native: NativeModel): AnyModel {
   }
 }
 
-/** `model` if it is a `type`, else `INVALID_ARGUMENT` naming what it is. */
+/**
+ * `model` if it is a `type`, else `INVALID_ARGUMENT` naming what it is. (The classes' private
+ * constructors keep `typeof CoRML` from being a constructor type, hence the cast for
+ * `instanceof`.)
+ */
 function only<T extends AnyModel>(model: AnyModel, type: { name: string; prototype: T }): T {
   if (model instanceof (type as unknown as new () => T)) return model
   throw invalid(

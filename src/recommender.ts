@@ -500,7 +500,8 @@ export abstract class Recommender {
   /**
    * The top-`k` items for a new user, given the item ids they interacted with. Item ids the
    * model does not know are ignored and counted in `ignored`. By default the history's items
-   * are left out.
+   * are left out. A history with no known item has nothing to score from: `items` is empty
+   * (fall back to, say, the most popular items).
    *
    * @example
    * ```ts

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::dataset::{item_degrees, IdMap, Interactions};
-use crate::dense::try_vec;
+use crate::dense::{available_memory, format_bytes, try_vec};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
@@ -283,6 +283,19 @@ impl Model {
         if let Some(&bad) = users.iter().find(|&&u| u as usize >= self.users.len()) {
             return Err(Error::invalid(format!("user index {bad} is out of range")));
         }
+        // The lists (8 bytes an entry) and a flat copy a caller may make: check before building
+        // them, since a failed allocation would abort the process.
+        let entries = users.len() as u64 * k.min(self.items.len()) as u64;
+        let available = available_memory();
+        if entries.saturating_mul(16) > available / 2 {
+            return Err(Error::OutOfMemory(format!(
+                "{} users × k = {k} needs {} for the results, more than half the {} available: \
+                 ask for a smaller k or fewer users per call",
+                users.len(),
+                format_bytes(entries * 16),
+                format_bytes(available)
+            )));
+        }
         let mut out = Vec::with_capacity(users.len());
         for chunk in users.chunks(SCORE_BATCH) {
             let rows = self.train_rows(chunk);
@@ -291,13 +304,17 @@ impl Model {
         Ok(out)
     }
 
-    /// Top-`k` items for a new history of item indices (duplicates ignored).
+    /// Top-`k` items for a new history of item indices (duplicates ignored). An empty history
+    /// has nothing to score from and gets no items (callers fall back to, say, popular items).
     pub fn recommend_history(
         &self,
         history: &[u32],
         k: usize,
         filters: &Filters,
     ) -> Result<Vec<Scored>> {
+        if history.is_empty() {
+            return Ok(Vec::new());
+        }
         let pairs: Vec<(u32, u32)> = history.iter().map(|&i| (0, i)).collect();
         let rows = Csr::from_pairs(1, self.items.len(), &pairs)?;
         Ok(self
