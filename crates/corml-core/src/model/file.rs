@@ -36,7 +36,7 @@ use super::gfcf::{GfcfModel, GfcfParams};
 use super::spectral::SpectralFilter;
 use super::{Algorithm, FitInfo, Model, StageTime};
 use crate::dataset::{item_degrees, IdMap};
-use crate::dense::Dense;
+use crate::dense::{available_memory, format_bytes, Dense};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 use crate::{Device, Precision};
@@ -290,12 +290,25 @@ impl Model {
         Ok(())
     }
 
-    /// The model file's bytes, for storage elsewhere (object stores, databases).
+    /// The model file's bytes, for storage elsewhere (object stores, databases). The size is
+    /// measured first, so that a buffer too large for memory is an `OUT_OF_MEMORY` error rather
+    /// than a failed allocation that would abort the process.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let cursor = write_model(self, std::io::Cursor::new(Vec::new())).map_err(|e| {
-            Error::OutOfMemory(format!("could not serialize the model in memory: {e}"))
-        })?;
-        Ok(cursor.into_inner())
+        let internal = |e| io_error(Path::new("model buffer"), e);
+        let size = write_model(self, Counter::default()).map_err(internal)?.len;
+        let mut bytes = Vec::new();
+        usize::try_from(size)
+            .ok()
+            .and_then(|n| bytes.try_reserve_exact(n).ok())
+            .ok_or_else(|| {
+                Error::OutOfMemory(format!(
+                    "not enough memory for a {} model buffer: save it to a file instead",
+                    format_bytes(size)
+                ))
+            })?;
+        Ok(write_model(self, std::io::Cursor::new(bytes))
+            .map_err(internal)?
+            .into_inner())
     }
 
     /// Reads a model file written by [`Model::save`].
@@ -323,6 +336,36 @@ impl Model {
         let header = &bytes[..bytes.len().min(HEADER_LEN)];
         let payload_len = check_header(header, bytes.len() as u64, None)?;
         decode(header, &bytes[HEADER_LEN..HEADER_LEN + payload_len], None)
+    }
+}
+
+/// A writer that only measures: the length a serialization would have.
+#[derive(Default)]
+struct Counter {
+    position: u64,
+    len: u64,
+}
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.position += buf.len() as u64;
+        self.len = self.len.max(self.position);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for Counter {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.position = match to {
+            SeekFrom::Start(p) => p,
+            SeekFrom::End(d) => self.len.saturating_add_signed(d),
+            SeekFrom::Current(d) => self.position.saturating_add_signed(d),
+        };
+        Ok(self.position)
     }
 }
 
@@ -399,6 +442,18 @@ fn decode(header: &[u8], payload: &[u8], path: Option<&Path>) -> Result<Model> {
         origin: origin(path),
         message,
     };
+    // The decoded arrays and what is derived from them take about twice the payload: refuse
+    // up front rather than fail an allocation half-way (which would abort the process).
+    let needed = 2 * payload.len() as u64;
+    let available = available_memory();
+    if needed > available {
+        return Err(Error::OutOfMemory(format!(
+            "loading {} needs about {} of memory, more than the {} available",
+            origin(path),
+            format_bytes(needed),
+            format_bytes(available)
+        )));
+    }
     if xxh3_64(payload) != expected {
         return Err(bad(
             "corrupted: the checksum of the model data does not match; the file was damaged \
