@@ -2,9 +2,13 @@
  * Copies the napi-generated loader, its types and the built `.node` file(s) from `src/native/`
  * into `dist/native/`, so that the compiled facade finds them at the same relative path.
  *
- * Run by `npm run build:ts` (through tsx) after `tsc`.
+ * The CommonJS build in `dist/cjs/` gets a `package.json` marking its `.js` files as CommonJS,
+ * and a `native/index.cjs` that re-exports `dist/native/index.cjs`: both builds share one
+ * loaded binding (one set of native classes), and the binary is not copied twice.
+ *
+ * Run by `npm run build:ts` (through tsx) after both `tsc` builds.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -28,3 +32,12 @@ if (!copied.some((name) => name.endsWith('.node'))) {
   console.error('src/native/ holds no .node binary: run `npm run build:native` first')
   process.exit(1)
 }
+
+const cjs = join(root, 'dist', 'cjs')
+mkdirSync(join(cjs, 'native'), { recursive: true })
+writeFileSync(join(cjs, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`)
+writeFileSync(
+  join(cjs, 'native', 'index.cjs'),
+  "// The ESM build's loader, shared: one binding for both builds.\nmodule.exports = require('../../native/index.cjs')\n",
+)
+copyFileSync(join(from, 'index.d.cts'), join(cjs, 'native', 'index.d.cts'))

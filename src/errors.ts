@@ -23,6 +23,7 @@
  * | `NUMERICAL_ERROR` | a numerical step failed, e.g. a matrix that should be positive definite is not |
  * | `INVALID_MODEL_FILE` | a model file or buffer is not a model, or is truncated or corrupted |
  * | `UNSUPPORTED_MODEL_VERSION` | a model file was written by a newer corml-native (upgrade to read it) |
+ * | `NATIVE_BINDING_UNAVAILABLE` | no native binary loads on this platform (thrown when the package is imported) |
  * | `INTERNAL` | a bug: please report it |
  *
  * @example
@@ -47,6 +48,7 @@ export type CormlErrorCode =
   | 'NUMERICAL_ERROR'
   | 'INVALID_MODEL_FILE'
   | 'UNSUPPORTED_MODEL_VERSION'
+  | 'NATIVE_BINDING_UNAVAILABLE'
   | 'INTERNAL'
 
 const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
@@ -64,6 +66,7 @@ const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
   'NUMERICAL_ERROR',
   'INVALID_MODEL_FILE',
   'UNSUPPORTED_MODEL_VERSION',
+  'NATIVE_BINDING_UNAVAILABLE',
   'INTERNAL',
 ])
 

@@ -16,6 +16,8 @@
  * @packageDocumentation
  */
 
+// First: a platform without a usable binary gets one clear NATIVE_BINDING_UNAVAILABLE error.
+import './native-check.cjs'
 import { bindingVersion as nativeBindingVersion } from './native/index.cjs'
 
 /**
