@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { Dataset, type Recommendation } from '../src/index.js'
+import { rng } from '../examples/random.js'
 
 /** Block sizes of the checkerboard: `[users, items]` per block. */
 export const BLOCKS: readonly (readonly [number, number])[] = [
@@ -45,18 +46,6 @@ export function checkerboard(): {
   })
   const blockOf = (id: string): number => Number(id.slice(1, id.indexOf('-')))
   return { data: Dataset.fromPairs(users, items), withheld, blockOf }
-}
-
-/** A deterministic pseudo-random generator (mulberry32), so fixtures do not depend on luck. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   type AnyModel,
 } from '../src/index.js'
 import { DATASETS, dataDirectory } from './datasets.js'
+import { rng } from '../examples/random.js'
 
 const { values } = parseArgs({
   options: {
@@ -41,18 +42,6 @@ const { values } = parseArgs({
 const requests = Number(values.requests)
 const out = resolve(values.out)
 mkdirSync(out, { recursive: true })
-
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Latency quantiles of a synchronous call, in milliseconds, after 100 warm-up calls. */
 function latency(count: number, call: (i: number) => unknown): Record<string, number> {

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 
 import { CoRML, Dataset, loadModel } from '../../src/index.js'
+import { rng } from '../random.js'
 
 const { values } = parseArgs({
   options: {
@@ -53,18 +54,6 @@ async function modelFile(): Promise<{ path: string; cleanup: () => void }> {
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) * 1024
-}
-
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** One request of the mix and the status it must get. */

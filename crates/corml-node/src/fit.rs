@@ -3,18 +3,18 @@
 use corml_core::dataset::Interactions;
 use corml_core::model::{corml, ease, gfcf, CormlParams, EaseParams, GfcfParams, Model};
 use corml_core::progress::Control;
-use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
-use napi::{Status, Task};
+use napi::Status;
 use napi_derive::napi;
 
 use crate::cancel::CancelToken;
 use crate::convert::{count, device, integer_or, memory_budget, precision, real};
 use crate::dataset::NativeDataset;
 use crate::error::{from_core, Result};
-use crate::model::NativeModel;
+use crate::model::ModelTask;
 use crate::progress::{control, ProgressCallback, ProgressReport};
-use crate::task::{settle, Job};
+use crate::task::Job;
 
 /// CoRML hyperparameters; every field is optional and defaults to SPEC.md's value.
 #[napi(object)]
@@ -144,33 +144,16 @@ fn optional_count(name: &str, value: Option<f64>, default: usize) -> Result<usiz
     value.map_or(Ok(default), |v| count(name, v, 0))
 }
 
-/// Trains a model off the main thread.
-pub struct FitTask(Job<Model>);
-
-#[napi]
-impl Task for FitTask {
-    type Output = Result<Model>;
-    type JsValue = NativeModel;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, NativeModel::new)
-    }
-}
-
 /// Runs `fit` on the dataset's interactions off the main thread, with progress and cancel.
 fn fit_task(
     dataset: &NativeDataset,
     progress: Option<ProgressCallback>,
     cancel: Option<&CancelToken>,
     fit: impl FnOnce(&Interactions, &Control) -> corml_core::Result<Model> + Send + 'static,
-) -> AsyncTask<FitTask> {
+) -> AsyncTask<ModelTask> {
     let data = dataset.interactions().clone();
     let ctl = control(progress, cancel);
-    AsyncTask::new(FitTask(Job::new(move || {
+    AsyncTask::new(ModelTask(Job::new(move || {
         fit(&data, &ctl).map_err(from_core)
     })))
 }
@@ -190,7 +173,7 @@ pub fn fit_corml(
         ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
     >,
     cancel: Option<&CancelToken>,
-) -> Result<AsyncTask<FitTask>> {
+) -> Result<AsyncTask<ModelTask>> {
     let params = options.unwrap_or_default().params()?;
     Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
         corml::fit(data, &params, ctl)
@@ -206,7 +189,7 @@ pub fn fit_ease(
         ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
     >,
     cancel: Option<&CancelToken>,
-) -> Result<AsyncTask<FitTask>> {
+) -> Result<AsyncTask<ModelTask>> {
     let params = options.unwrap_or_default().params()?;
     Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
         ease::fit(data, &params, ctl)
@@ -222,7 +205,7 @@ pub fn fit_gfcf(
         ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
     >,
     cancel: Option<&CancelToken>,
-) -> Result<AsyncTask<FitTask>> {
+) -> Result<AsyncTask<ModelTask>> {
     let params = options.unwrap_or_default().params()?;
     Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
         gfcf::fit(data, &params, ctl)

@@ -191,11 +191,11 @@ impl Task for ToBufferTask {
     }
 }
 
-/// Reads a model file or buffer off the main thread.
-pub struct LoadTask(Job<Model>);
+/// Produces a model off the main thread: training, or reading a model file or buffer.
+pub struct ModelTask(pub(crate) Job<Model>);
 
 #[napi]
-impl Task for LoadTask {
+impl Task for ModelTask {
     type Output = Result<Model>;
     type JsValue = NativeModel;
 
@@ -331,17 +331,17 @@ impl NativeModel {
     /// Reads a model file. Rejects with `INVALID_MODEL_FILE` (not a model, truncated or
     /// corrupted), `UNSUPPORTED_MODEL_VERSION` (written by a newer version) or `IO_ERROR`.
     #[napi(ts_return_type = "Promise<NativeModel>")]
-    pub fn load(path: String) -> AsyncTask<LoadTask> {
-        AsyncTask::new(LoadTask(Job::new(move || {
+    pub fn load(path: String) -> AsyncTask<ModelTask> {
+        AsyncTask::new(ModelTask(Job::new(move || {
             Model::load(&PathBuf::from(path)).map_err(from_core)
         })))
     }
 
     /// Reads a model from the bytes of a model file (copied first, so the buffer may be reused).
     #[napi(ts_return_type = "Promise<NativeModel>")]
-    pub fn from_buffer(bytes: Buffer) -> AsyncTask<LoadTask> {
+    pub fn from_buffer(bytes: Buffer) -> AsyncTask<ModelTask> {
         let bytes = bytes.to_vec();
-        AsyncTask::new(LoadTask(Job::new(move || {
+        AsyncTask::new(ModelTask(Job::new(move || {
             Model::from_bytes(&bytes).map_err(from_core)
         })))
     }
