@@ -165,7 +165,7 @@ fn fit_task(
 /// `OUT_OF_MEMORY` / `OUT_OF_DEVICE_MEMORY` (a part does not fit the host's or the GPU's memory;
 /// the message names a `partitionRatio` that would), `CUDA_ERROR`, `NUMERICAL_ERROR` or `ABORTED`
 /// (after `cancel.cancel()`).
-#[napi]
+#[napi(ts_return_type = "Promise<NativeModel>")]
 pub fn fit_corml(
     dataset: &NativeDataset,
     options: Option<CormlOptions>,
@@ -181,7 +181,7 @@ pub fn fit_corml(
 }
 
 /// Trains EASE on `dataset`. Rejects like `fitCorml`.
-#[napi]
+#[napi(ts_return_type = "Promise<NativeModel>")]
 pub fn fit_ease(
     dataset: &NativeDataset,
     options: Option<EaseOptions>,
@@ -197,7 +197,7 @@ pub fn fit_ease(
 }
 
 /// Trains GF-CF on `dataset` (CPU only: its one real step is a randomized SVD).
-#[napi]
+#[napi(ts_return_type = "Promise<NativeModel>")]
 pub fn fit_gfcf(
     dataset: &NativeDataset,
     options: Option<GfcfOptions>,
