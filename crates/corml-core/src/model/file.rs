@@ -35,7 +35,7 @@ use super::ease::EaseModel;
 use super::gfcf::{GfcfModel, GfcfParams};
 use super::spectral::SpectralFilter;
 use super::{Algorithm, FitInfo, Model, StageTime};
-use crate::dataset::{item_degrees, IdMap};
+use crate::dataset::{item_degrees, normalized, IdMap};
 use crate::dense::{available_memory, format_bytes, Dense};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
@@ -533,6 +533,13 @@ impl<'a> FieldReader<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| format!("{what} is not valid UTF-8"))
     }
 
+    /// A string parsed as `T` (a device, solver or precision name).
+    fn parsed<T: std::str::FromStr<Err = Error>>(&mut self, what: &str) -> Parse<T> {
+        self.str(what)?
+            .parse()
+            .map_err(|e: Error| format!("{what}: {e}"))
+    }
+
     fn array<T, const N: usize>(&mut self, what: &str, from: fn([u8; N]) -> T) -> Parse<Vec<T>> {
         let n = self.len(N, what)?;
         let b = self.take(n * N, what)?;
@@ -639,7 +646,9 @@ fn parse(r: &mut FieldReader<'_>) -> Parse<Model> {
                 eigenvectors: graph.rank(),
                 seed,
             };
-            Algorithm::Gfcf(GfcfModel::new(params, &train, graph))
+            let normalized = normalized(&train);
+            let normalized_t = normalized.transpose();
+            Algorithm::Gfcf(GfcfModel::new(params, normalized, normalized_t, graph))
         }
         other => return Err(format!("unknown algorithm `{other}`")),
     };
@@ -708,18 +717,9 @@ fn parse_corml_params(r: &mut FieldReader<'_>) -> Parse<CormlParams> {
         partition_ratio: r.f64("partition ratio")?,
         sparse_approx: r.u8("sparse approximation")? != 0,
         seed: r.u64("seed")?,
-        device: r
-            .str("device")?
-            .parse::<Device>()
-            .map_err(|e| e.to_string())?,
-        admm_solver: r
-            .str("ADMM solver")?
-            .parse::<AdmmSolver>()
-            .map_err(|e| e.to_string())?,
-        precision: r
-            .str("precision")?
-            .parse::<Precision>()
-            .map_err(|e| e.to_string())?,
+        device: r.parsed::<Device>("device")?,
+        admm_solver: r.parsed::<AdmmSolver>("ADMM solver")?,
+        precision: r.parsed::<Precision>("precision")?,
         memory_budget: None,
     };
     params.validate().map_err(|e| e.to_string())?;

@@ -79,19 +79,24 @@ pub fn fit(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<M
         }],
         seconds,
     };
-    let model = GfcfModel::new(params.clone(), r, SpectralFilter::new(&v, &d)?);
+    let graph = SpectralFilter::new(&v, &d)?;
+    let model = GfcfModel::new(params.clone(), normalized, normalized_t, graph);
     Ok(Model::new(Algorithm::Gfcf(model), train, info))
 }
 
 impl GfcfModel {
-    /// Builds the model from the training matrix and the graph filter of its spectral factor
-    /// (built with the training item degrees).
-    pub fn new(params: GfcfParams, train: &Csr, graph: SpectralFilter) -> Self {
-        let normalized = normalized(train);
+    /// Builds the model from the normalized training matrix `R̃`, its transpose, and the graph
+    /// filter of its spectral factor (built with the training item degrees).
+    pub fn new(
+        params: GfcfParams,
+        normalized: Csr,
+        normalized_t: Csr,
+        graph: SpectralFilter,
+    ) -> Self {
         GfcfModel {
             params,
-            normalized_t: normalized.transpose(),
             normalized,
+            normalized_t,
             graph,
         }
     }

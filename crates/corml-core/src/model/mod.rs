@@ -174,6 +174,9 @@ pub struct Explanation {
     pub contributions: Vec<Contribution>,
 }
 
+/// Results above this size (bytes) are checked against the free memory before they are built.
+const LARGE_RESULT_BYTES: u64 = 1 << 28;
+
 /// Histories are scored this many rows at a time (bounds the dense score buffer).
 pub const SCORE_BATCH: usize = 256;
 
@@ -283,18 +286,21 @@ impl Model {
         if let Some(&bad) = users.iter().find(|&&u| u as usize >= self.users.len()) {
             return Err(Error::invalid(format!("user index {bad} is out of range")));
         }
-        // The lists (8 bytes an entry) and a flat copy a caller may make: check before building
-        // them, since a failed allocation would abort the process.
-        let entries = users.len() as u64 * k.min(self.items.len()) as u64;
-        let available = available_memory();
-        if entries.saturating_mul(16) > available / 2 {
-            return Err(Error::OutOfMemory(format!(
-                "{} users × k = {k} needs {} for the results, more than half the {} available: \
-                 ask for a smaller k or fewer users per call",
-                users.len(),
-                format_bytes(entries * 16),
-                format_bytes(available)
-            )));
+        // The lists (8 bytes an entry) and a flat copy a caller may make: check large results
+        // before building them, since a failed allocation would abort the process. (Small ones,
+        // such as one user's, skip the check: reading the free memory costs a system call.)
+        let bytes = (users.len() as u64 * k.min(self.items.len()) as u64).saturating_mul(16);
+        if bytes > LARGE_RESULT_BYTES {
+            let available = available_memory();
+            if bytes > available / 2 {
+                return Err(Error::OutOfMemory(format!(
+                    "{} users × k = {k} needs {} for the results, more than half the {} \
+                     available: ask for a smaller k or fewer users per call",
+                    users.len(),
+                    format_bytes(bytes),
+                    format_bytes(available)
+                )));
+            }
         }
         let mut out = Vec::with_capacity(users.len());
         for chunk in users.chunks(SCORE_BATCH) {
@@ -315,8 +321,7 @@ impl Model {
         if history.is_empty() {
             return Ok(Vec::new());
         }
-        let pairs: Vec<(u32, u32)> = history.iter().map(|&i| (0, i)).collect();
-        let rows = Csr::from_pairs(1, self.items.len(), &pairs)?;
+        let rows = self.history_row(Who::History(history))?;
         Ok(self
             .recommend_rows(&rows, k, filters)?
             .pop()
@@ -334,8 +339,7 @@ impl Model {
         self.recommend_history(&[item], k, &filters)
     }
 
-    /// Scores of `items` for a history row: a known user's training items (`Ok(user)`) or a new
-    /// history of item indices (`Err(history)`).
+    /// Scores of `items` (seen ones included) for a known user or a new history.
     pub fn score_items(&self, who: Who<'_>, items: &[u32]) -> Result<Vec<f32>> {
         self.check_items(items)?;
         let scores = self.score(&self.history_row(who)?)?;
@@ -386,7 +390,7 @@ impl Model {
         })
     }
 
-    /// `UNKNOWN_ITEM`-style range check of item indices.
+    /// `INVALID_ARGUMENT` unless every item index is below the item count.
     fn check_items(&self, items: &[u32]) -> Result<()> {
         match items.iter().find(|&&i| i as usize >= self.items.len()) {
             Some(bad) => Err(Error::invalid(format!("item index {bad} is out of range"))),
@@ -404,7 +408,7 @@ impl Model {
                 Ok(self.train_rows(&[u]))
             }
             Who::History(items) => {
-                self.check_items(items)?;
+                // `from_pairs` rejects indices out of range.
                 let pairs: Vec<(u32, u32)> = items.iter().map(|&i| (0, i)).collect();
                 Csr::from_pairs(1, self.items.len(), &pairs)
             }

@@ -42,18 +42,21 @@ impl SpectralFilter {
                 v_rows.len()
             )));
         }
-        let sumsq = v_rows
-            .chunks_exact(k.max(1))
-            .map(|row| row.iter().map(|x| x * x).sum())
-            .take(n)
-            .collect();
+        let sumsq = if k == 0 {
+            vec![0.0; n]
+        } else {
+            v_rows
+                .chunks_exact(k)
+                .map(|row| row.iter().map(|x| x * x).sum())
+                .collect()
+        };
         Ok(SpectralFilter {
             n,
             k,
             v_rows,
             inv_sqrt_degree: degrees.iter().map(|x| x.powf(-0.5)).collect(),
             sqrt_degree: degrees.iter().map(|x| x.sqrt()).collect(),
-            sumsq: if k == 0 { vec![0.0; n] } else { sumsq },
+            sumsq,
         })
     }
 
