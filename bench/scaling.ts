@@ -2,7 +2,7 @@
  * The scaling study of `npm run bench -- --scaling`: how training time and memory grow with the
  * item count and with the interactions, with exponents fitted on a log-log scale.
  */
-import type { Axis, Measurement } from './measurement.js'
+import type { Axis, Measurement } from '../src/cli/bench.js'
 
 /** The slope of `log y` against `log x` by least squares: `y ∝ x^slope`. NaN under two points. */
 export function fitExponent(points: readonly (readonly [number, number])[]): number {

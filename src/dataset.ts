@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 
+import { runLongWork } from './job.js'
+import type { LongWorkOptions } from './job.js'
 import { NativeDataset, generateSynthetic, readInteractions, readSplit } from './native/index.cjs'
 import type { NativeReadOptions, NativeSplit } from './native/index.cjs'
 import {
@@ -18,15 +20,20 @@ import {
 } from './validate.js'
 
 /**
- * How to read an interaction file.
+ * How to read an interaction file, and progress / cancellation of the read (stage `read`, with
+ * the share of the file read so far).
  *
  * @example
  * ```ts
  * // A CSV without header: user in column 2, item in column 0.
  * await Dataset.fromFile('ratings.csv', { header: false, userColumn: 2, itemColumn: 0 })
+ * // MovieLens ratings: 4 stars or more is an interaction; keep the times for a leave-last-out split.
+ * await Dataset.fromFile('ratings.csv', {
+ *   userColumn: 'userId', itemColumn: 'movieId', minRating: 4, timestampColumn: 'timestamp',
+ * })
  * ```
  */
-export interface ReadOptions {
+export interface ReadOptions extends LongWorkOptions {
   /** Field separator, one ASCII character. Default: `,` for `.csv` (and `.csv.gz`) files, else a tab. */
   delimiter?: string
   /**
@@ -41,6 +48,34 @@ export interface ReadOptions {
   userColumn?: string | number
   /** The item column, like `userColumn`. Default: `item_id` with a header, column 1 without. */
   itemColumn?: string | number
+  /**
+   * The rating column, like `userColumn`; read only with `minRating`. Default: `rating` with a
+   * header (a file without one needs its index).
+   */
+  ratingColumn?: string | number
+  /** Keep only lines rated at least this (explicit feedback made binary), a finite number. */
+  minRating?: number
+  /**
+   * The timestamp column, like `userColumn`: numbers (any unit) or dates (RFC 3339,
+   * `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD`, taken as UTC). Needed by the `'leave-last-out'` split;
+   * a pair seen more than once keeps its earliest time. Not read by default.
+   */
+  timestampColumn?: string | number
+}
+
+/**
+ * Options of {@link Dataset.filter}.
+ *
+ * @example
+ * ```ts
+ * const dense = data.filter({ minUserInteractions: 10, minItemInteractions: 10 })
+ * ```
+ */
+export interface FilterOptions {
+  /** Drop users with fewer interactions than this, an integer ≥ 0. Default 0. */
+  minUserInteractions?: number
+  /** Drop items with fewer interactions than this, an integer ≥ 0. Default 0. */
+  minItemInteractions?: number
 }
 
 /**
@@ -69,6 +104,13 @@ export interface SyntheticOptions {
  * ```
  */
 export interface SplitOptions {
+  /**
+   * `'random'` (default): each user's interactions shuffled with `seed` and cut by `ratios`, the
+   * CoRML paper's protocol. `'leave-last-out'`: each user's latest interaction to test and the one
+   * before it to valid, the rest to train (a user with two interactions: train and test; with one:
+   * train); needs data read with `timestampColumn`, and takes no `ratios` or `seed`.
+   */
+  strategy?: 'random' | 'leave-last-out'
   /** Train / valid / test shares of each user's interactions; sum 1, train > 0. Default `[0.6, 0.2, 0.2]`. */
   ratios?: readonly [number, number, number]
   /** Seed of the per-user shuffle, an integer ≥ 0. Default 2026. */
@@ -111,7 +153,17 @@ export interface SplitFiles {
   test: string
 }
 
-const READ_OPTIONS = ['delimiter', 'header', 'userColumn', 'itemColumn'] as const
+const READ_OPTIONS = [
+  'delimiter',
+  'header',
+  'userColumn',
+  'itemColumn',
+  'ratingColumn',
+  'minRating',
+  'timestampColumn',
+  'onProgress',
+  'signal',
+] as const
 const handles = new WeakMap<Dataset, NativeDataset>()
 
 function column(value: unknown, name: string): string | number | undefined {
@@ -136,6 +188,17 @@ function nativeReadOptions(options: unknown): NativeReadOptions {
   if (user !== undefined) out.userColumn = user
   const item = column(o.itemColumn, 'itemColumn')
   if (item !== undefined) out.itemColumn = item
+  const rating = column(o.ratingColumn, 'ratingColumn')
+  if (rating !== undefined) out.ratingColumn = rating
+  const minRating = optionalNumber(o.minRating, 'minRating')
+  if (minRating !== undefined) out.minRating = minRating
+  if (rating !== undefined && minRating === undefined) {
+    throw invalid(
+      'ratingColumn needs minRating: the rating at or above which a line counts as an interaction',
+    )
+  }
+  const time = column(o.timestampColumn, 'timestampColumn')
+  if (time !== undefined) out.timestampColumn = time
   return out
 }
 
@@ -206,7 +269,11 @@ export class Dataset {
    */
   static async fromFile(path: string, options?: ReadOptions): Promise<Dataset> {
     const file = nonEmptyString(path, 'path')
-    return new Dataset(await readInteractions(file, nativeReadOptions(options)))
+    const native = nativeReadOptions(options)
+    const o = options ?? {}
+    return new Dataset(
+      await runLongWork(o, (progress, cancel) => readInteractions(file, native, progress, cancel)),
+    )
   }
 
   /**
@@ -253,7 +320,13 @@ export class Dataset {
       nonEmptyString(f[k], `files.${k}`),
     )
     const [train, valid, test] = paths as [string, string, string]
-    return Dataset.splitOf(await readSplit(train, valid, test, nativeReadOptions(options)))
+    const native = nativeReadOptions(options)
+    const o = options ?? {}
+    return Dataset.splitOf(
+      await runLongWork(o, (progress, cancel) =>
+        readSplit(train, valid, test, native, progress, cancel),
+      ),
+    )
   }
 
   /**
@@ -330,6 +403,32 @@ export class Dataset {
     return nativeDataset(this, 'this').sharesIdSpace(nativeDataset(other, 'other'))
   }
 
+  /** Whether the interactions know their time order (read with `timestampColumn`). */
+  get hasTimestamps(): boolean {
+    return nativeDataset(this, 'this').hasTimestamps
+  }
+
+  /**
+   * Drops users and items with too few interactions, repeating until every remaining user and
+   * item meets its minimum (a k-core, like RecBole's `user_inter_num_interval` /
+   * `item_inter_num_interval`). The result has its own, smaller id space and keeps timestamps.
+   * Throws `EMPTY_DATA` when nothing is left.
+   *
+   * @example
+   * ```ts
+   * const active = data.filter({ minUserInteractions: 5, minItemInteractions: 5 })
+   * ```
+   */
+  filter(options: FilterOptions): Dataset {
+    const o = optionsObject(options, 'filter options', [
+      'minUserInteractions',
+      'minItemInteractions',
+    ])
+    const minUser = optionalInteger(o.minUserInteractions, 'minUserInteractions', 0) ?? 0
+    const minItem = optionalInteger(o.minItemInteractions, 'minItemInteractions', 0) ?? 0
+    return new Dataset(nativeDataset(this, 'this').filter(minUser, minItem))
+  }
+
   /**
    * The interactions of the `n` most frequent items (ties by first appearance), with users left
    * without any interaction dropped. The result has its own, smaller id space.
@@ -345,15 +444,26 @@ export class Dataset {
 
   /**
    * Splits each user's interactions (shuffled with `seed`) into train / valid / test, as in the
-   * CoRML paper's protocol. The three parts share this dataset's id space.
+   * CoRML paper's protocol, or by time with `strategy: 'leave-last-out'`. The three parts share
+   * this dataset's id space.
    *
    * @example
    * ```ts
    * const { train, valid, test } = data.split({ ratios: [0.6, 0.2, 0.2], seed: 2026 })
+   * const byTime = data.split({ strategy: 'leave-last-out' })
    * ```
    */
   split(options?: SplitOptions): DatasetSplit {
-    const o = optionsObject(options, 'split options', ['ratios', 'seed'])
+    const o = optionsObject(options, 'split options', ['strategy', 'ratios', 'seed'])
+    if (o.strategy === 'leave-last-out') {
+      if (o.ratios !== undefined || o.seed !== undefined) {
+        throw invalid("the 'leave-last-out' split takes no ratios or seed")
+      }
+      return Dataset.splitOf(nativeDataset(this, 'this').splitLeaveLastOut())
+    }
+    if (o.strategy !== undefined && o.strategy !== 'random') {
+      throw invalid(`strategy must be 'random' or 'leave-last-out', not ${show(o.strategy)}`)
+    }
     let ratios: number[] = [0.6, 0.2, 0.2]
     if (o.ratios !== undefined) {
       const r: unknown = o.ratios

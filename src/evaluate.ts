@@ -71,8 +71,9 @@ export interface EvaluationResult {
  *
  * `valid` and `test` must come from the split the model was trained on, or from the same split of
  * the same data read again (the same user and item ids in the same order, as for a model loaded
- * from a file), else `INVALID_ARGUMENT`. Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` through
- * `signal`.
+ * from a file), else `INVALID_ARGUMENT`. Without `valid`, only the training items are excluded:
+ * pass `{ test: valid }` to score a validation run (for tuning, leaving the test part untouched).
+ * Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` through `signal`.
  *
  * @example
  * ```ts
@@ -80,18 +81,19 @@ export interface EvaluationResult {
  * const model = await CoRML.fit(train)
  * const { metrics } = await evaluate(model, { valid, test }, { ks: [5, 10, 20] })
  * for (const m of metrics) console.log(`NDCG@${m.k} ${m.ndcg.toFixed(4)}`)
+ * const validation = await evaluate(model, { test: valid }) // while tuning
  * ```
  */
 export async function evaluate(
   model: Recommender,
-  data: { valid: Dataset; test: Dataset },
+  data: { valid?: Dataset; test: Dataset },
   options?: EvaluateOptions,
 ): Promise<EvaluationResult> {
   const handle = nativeModel(model, 'model')
   if (typeof data !== 'object' || data === null) {
     throw invalid(`data must be an object { valid, test }, not ${show(data)}`)
   }
-  const valid = nativeDataset(data.valid, 'data.valid')
+  const valid = data.valid === undefined ? undefined : nativeDataset(data.valid, 'data.valid')
   const test = nativeDataset(data.test, 'data.test')
   const o = optionsObject(options, 'evaluate options', ['ks', 'onProgress', 'signal'])
   let ks: number[] = [5, 10, 20]

@@ -40,6 +40,7 @@ export type { CormlErrorCode } from './errors.js'
 export { Dataset } from './dataset.js'
 export type {
   DatasetSplit,
+  FilterOptions,
   ReadOptions,
   SplitFiles,
   SplitOptions,

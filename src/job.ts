@@ -27,7 +27,8 @@ export interface Progress {
   /**
    * The stage: `svd`, `partition`, then per part `gram`, `graph`, `factorize`, `admm`,
    * `extract`, then `sparsify`, `done` (CoRML),
-   * `gram`, `inverse`, `done` (EASE), `svd`, `done` (GF-CF) or `score` (evaluation).
+   * `gram`, `inverse`, `done` (EASE), `svd`, `done` (GF-CF), `score` (evaluation) or `read`
+   * (reading a file).
    */
   readonly stage: string
   /** 1-based index of the current part (0 when the stage is not per part). */
@@ -43,7 +44,7 @@ export interface Progress {
 }
 
 /**
- * Options shared by every long operation (fitting, evaluation).
+ * Options shared by every long operation (reading, fitting, evaluation).
  *
  * @example
  * ```ts

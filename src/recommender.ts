@@ -253,6 +253,13 @@ export interface ModelInfo {
    * user ids, item ids and interactions, and kept by `save` / `load`.
    */
   readonly fingerprint: string
+  /** The corml-native version that trained the model (for a loaded model: that wrote its file). */
+  readonly version: string
+  /**
+   * The settings the model was trained with, by option name (e.g. `lambda`, `itemDegreeNorm` for
+   * CoRML, `regularization` for EASE, `alpha` for GF-CF).
+   */
+  readonly settings: Readonly<Record<string, number | boolean | string>>
 }
 
 /**
@@ -340,7 +347,20 @@ export abstract class Recommender {
 
   /** Training statistics (frozen). */
   get info(): ModelInfo {
-    this.#info ??= deepFreeze(nativeModel(this, 'this').info() as ModelInfo)
+    if (this.#info === undefined) {
+      const { settings, ...rest } = nativeModel(this, 'this').info()
+      const typed: Record<string, number | boolean | string> = {}
+      for (const { name, value } of settings) {
+        const number = Number(value)
+        typed[name] =
+          value === 'true' || value === 'false'
+            ? value === 'true'
+            : value.trim() !== '' && Number.isFinite(number)
+              ? number
+              : value
+      }
+      this.#info = deepFreeze({ ...rest, settings: typed } as ModelInfo)
+    }
     return this.#info
   }
 

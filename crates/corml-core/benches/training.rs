@@ -131,7 +131,7 @@ fn load(name: &str, args: &Args) -> Result<Case, Error> {
             } else {
                 (name.to_owned(), CormlParams::default())
             };
-            let data = read_interactions(&path, &ReadOptions::default())?;
+            let data = read_interactions(&path, &ReadOptions::default(), &Default::default())?;
             let split = data.split([0.6, 0.2, 0.2], 2026)?;
             Case {
                 name: name.to_owned(),

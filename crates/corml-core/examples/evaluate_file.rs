@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model_name = opt("--model").map_or("corml", String::as_str);
     let seed = num("--seed", 2026.0)? as u64;
 
-    let mut data = read_interactions(path, &ReadOptions::default())?;
+    let mut data = read_interactions(path, &ReadOptions::default(), &Default::default())?;
     if let Some(n) = opt("--top-items") {
         data = data.top_items(n.parse()?)?;
     }

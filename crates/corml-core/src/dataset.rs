@@ -76,12 +76,16 @@ impl IdMap {
 
 /// Binary user × item interactions with their id maps.
 ///
-/// The maps are shared (`Arc`) so that the parts of a split live in one id space.
+/// The maps are shared (`Arc`) so that the parts of a split live in one id space. Data read with
+/// a timestamp column also knows the order in which the interactions happened (for
+/// [`Interactions::split_leave_last_out`]).
 #[derive(Clone, Debug)]
 pub struct Interactions {
     users: Arc<IdMap>,
     items: Arc<IdMap>,
     matrix: Csr,
+    /// For each stored interaction (aligned with the matrix's indices), its rank in time order.
+    sequence: Option<Vec<u32>>,
 }
 
 impl Interactions {
@@ -120,6 +124,63 @@ impl Interactions {
             users,
             items,
             matrix,
+            sequence: None,
+        })
+    }
+
+    /// Builds interactions from `(user, item)` index pairs with the time of each (`times[k]` is
+    /// the time of `pairs[k]`, in any unit). A pair seen more than once keeps its earliest time;
+    /// equal times are ordered by their position in `pairs`.
+    pub fn from_timed_pairs(
+        users: Arc<IdMap>,
+        items: Arc<IdMap>,
+        pairs: &[(u32, u32)],
+        times: &[f64],
+    ) -> Result<Self> {
+        if pairs.len() != times.len() {
+            return Err(Error::invalid(format!(
+                "{} pairs but {} times",
+                pairs.len(),
+                times.len()
+            )));
+        }
+        if let Some(t) = times.iter().find(|t| !t.is_finite()) {
+            return Err(Error::invalid(format!("time {t} is not a finite number")));
+        }
+        let matrix = Csr::from_pairs(users.len(), items.len(), pairs)?;
+        let nnz = matrix.nnz();
+        if u32::try_from(nnz).is_err() {
+            return Err(Error::invalid(format!(
+                "{nnz} interactions with times are more than this library orders (2^32 - 1)"
+            )));
+        }
+        // The position in `pairs` of each stored interaction's earliest occurrence.
+        let mut first = vec![usize::MAX; nnz];
+        for (k, &(u, i)) in pairs.iter().enumerate() {
+            let row = matrix.row_indices(u as usize);
+            let slot = matrix.indptr()[u as usize]
+                + row
+                    .binary_search(&i)
+                    .map_err(|_| Error::invalid("a pair is missing from its own matrix"))?;
+            let current = first[slot];
+            if current == usize::MAX || times[k] < times[current] {
+                first[slot] = k;
+            }
+        }
+        let mut by_time: Vec<u32> = (0..nnz as u32).collect();
+        by_time.sort_unstable_by(|&a, &b| {
+            let (a, b) = (first[a as usize], first[b as usize]);
+            times[a].total_cmp(&times[b]).then(a.cmp(&b))
+        });
+        let mut sequence = vec![0u32; nnz];
+        for (rank, &slot) in by_time.iter().enumerate() {
+            sequence[slot as usize] = rank as u32;
+        }
+        Ok(Interactions {
+            users,
+            items,
+            matrix,
+            sequence: Some(sequence),
         })
     }
 
@@ -134,6 +195,7 @@ impl Interactions {
             users,
             items,
             matrix,
+            sequence: None,
         })
     }
 
@@ -177,6 +239,55 @@ impl Interactions {
         self.matrix.nnz()
     }
 
+    /// Whether the interactions know their time order (read with a timestamp column).
+    pub fn has_times(&self) -> bool {
+        self.sequence.is_some()
+    }
+
+    /// The interactions of the users and items marked `true`, in a new id space that holds only
+    /// those with at least one interaction left (ids keep their order). Time order is kept.
+    fn select(&self, keep_user: &[bool], keep_item: &[bool]) -> Result<Interactions> {
+        let (mut users, mut items) = (IdMap::new(), IdMap::new());
+        let mut item_new = vec![u32::MAX; self.n_items()];
+        let mut item_used = vec![false; self.n_items()];
+        for u in (0..self.n_users()).filter(|&u| keep_user[u]) {
+            for &i in self.matrix.row_indices(u) {
+                item_used[i as usize] |= keep_item[i as usize];
+            }
+        }
+        for (i, used) in item_used.iter().enumerate() {
+            if *used {
+                item_new[i] = items.intern(self.items.name(i as u32));
+            }
+        }
+        let mut pairs = Vec::new();
+        let mut times = Vec::new();
+        for u in (0..self.n_users()).filter(|&u| keep_user[u]) {
+            let start = self.matrix.indptr()[u];
+            let row = self.matrix.row_indices(u);
+            if !row.iter().any(|&i| keep_item[i as usize]) {
+                continue;
+            }
+            let nu = users.intern(self.users.name(u as u32));
+            for (k, &i) in row.iter().enumerate() {
+                if keep_item[i as usize] {
+                    pairs.push((nu, item_new[i as usize]));
+                    if let Some(seq) = &self.sequence {
+                        times.push(f64::from(seq[start + k]));
+                    }
+                }
+            }
+        }
+        let (users, items) = (Arc::new(users), Arc::new(items));
+        let out = if self.sequence.is_some() {
+            Interactions::from_timed_pairs(users, items, &pairs, &times)?
+        } else {
+            Interactions::from_index_pairs(users, items, &pairs)?
+        };
+        out.ensure_not_empty()?;
+        Ok(out)
+    }
+
     /// The interactions of the `n` most frequent items (ties by first appearance), with users
     /// left without any interaction dropped; ids are renumbered in their original order.
     pub fn top_items(&self, n: usize) -> Result<Interactions> {
@@ -185,30 +296,92 @@ impl Interactions {
         order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
         let mut keep = vec![false; counts.len()];
         order.iter().take(n).for_each(|&i| keep[i] = true);
-        let (mut users, mut items) = (IdMap::new(), IdMap::new());
-        let mut item_new = vec![u32::MAX; counts.len()];
-        for (i, k) in keep.iter().enumerate() {
-            if *k {
-                item_new[i] = items.intern(self.items.name(i as u32));
+        self.select(&vec![true; self.n_users()], &keep)
+    }
+
+    /// Drops users with fewer than `min_user` interactions and items with fewer than `min_item`,
+    /// repeating until every remaining user and item meets its minimum (a k-core, as RecBole's
+    /// `user_inter_num_interval` / `item_inter_num_interval` filters). Users and items left
+    /// without interactions are dropped too; the result has its own id space.
+    pub fn filter_min(&self, min_user: usize, min_item: usize) -> Result<Interactions> {
+        let (min_user, min_item) = (min_user.max(1), min_item.max(1));
+        let mut keep_user = vec![true; self.n_users()];
+        let mut keep_item = vec![true; self.n_items()];
+        loop {
+            let mut user_count = vec![0usize; self.n_users()];
+            let mut item_count = vec![0usize; self.n_items()];
+            for u in (0..self.n_users()).filter(|&u| keep_user[u]) {
+                for &i in self.matrix.row_indices(u) {
+                    if keep_item[i as usize] {
+                        user_count[u] += 1;
+                        item_count[i as usize] += 1;
+                    }
+                }
+            }
+            let mut changed = false;
+            for (keep, count, min) in [
+                (&mut keep_user, &user_count, min_user),
+                (&mut keep_item, &item_count, min_item),
+            ] {
+                for (k, &c) in keep.iter_mut().zip(count) {
+                    if *k && c < min {
+                        *k = false;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
             }
         }
-        let mut pairs = Vec::new();
+        if !keep_user.iter().any(|&k| k) {
+            return Err(Error::EmptyData(format!(
+                "no interactions are left after keeping users with at least {min_user} and items \
+                 with at least {min_item} interactions: lower the minimums"
+            )));
+        }
+        self.select(&keep_user, &keep_item)
+    }
+
+    /// Leave-last-out split by time (RecBole's `LS: valid_and_test` on time-ordered data): each
+    /// user's latest interaction goes to test and the one before it to valid, the rest to train.
+    /// A user with two interactions keeps one for train and one for test; a user with one keeps it
+    /// for train. Needs data read with a timestamp column.
+    pub fn split_leave_last_out(&self) -> Result<Split> {
+        self.ensure_not_empty()?;
+        let Some(sequence) = &self.sequence else {
+            return Err(Error::invalid(
+                "a leave-last-out split needs the time of each interaction: read the data with a \
+                 timestamp column",
+            ));
+        };
+        let mut parts: [Vec<(u32, u32)>; 3] = Default::default();
+        let mut row: Vec<(u32, u32)> = Vec::new();
         for u in 0..self.n_users() {
-            let row: Vec<u32> = self
-                .matrix
-                .row_indices(u)
-                .iter()
-                .filter(|&&i| keep[i as usize])
-                .map(|&i| item_new[i as usize])
-                .collect();
-            if !row.is_empty() {
-                let nu = users.intern(self.users.name(u as u32));
-                pairs.extend(row.into_iter().map(|i| (nu, i)));
+            let start = self.matrix.indptr()[u];
+            row.clear();
+            row.extend(
+                self.matrix
+                    .row_indices(u)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| (sequence[start + k], i)),
+            );
+            row.sort_unstable();
+            let n = row.len();
+            let held = 2.min(n.saturating_sub(1));
+            for (k, &(_, item)) in row.iter().enumerate() {
+                let part = if k + held < n {
+                    0
+                } else if k + 1 == n {
+                    2
+                } else {
+                    1
+                };
+                parts[part].push((u as u32, item));
             }
         }
-        let out = Interactions::from_index_pairs(Arc::new(users), Arc::new(items), &pairs)?;
-        out.ensure_not_empty()?;
-        Ok(out)
+        self.split_parts(parts)
     }
 
     /// Splits each user's interactions into train / valid / test (SPEC.md "Split").
@@ -236,6 +409,11 @@ impl Interactions {
                 parts[part].push((u as u32, item));
             }
         }
+        self.split_parts(parts)
+    }
+
+    /// Train / valid / test interactions in this id space from their index pairs.
+    fn split_parts(&self, parts: [Vec<(u32, u32)>; 3]) -> Result<Split> {
         let [train, valid, test] = parts;
         let make = |p: Vec<(u32, u32)>| {
             Interactions::from_index_pairs(self.users.clone(), self.items.clone(), &p)
@@ -368,6 +546,53 @@ mod tests {
             all.sort_unstable();
             assert_eq!(all, data.matrix().row_indices(u));
         }
+    }
+
+    #[test]
+    fn min_interaction_filters_repeat_until_stable() {
+        // d has 1 interaction → dropped; then item z keeps only c → dropped; then c has one item
+        // left → dropped; a, b and x, y remain.
+        let users = ["a", "a", "b", "b", "c", "c", "d"];
+        let items = ["x", "y", "x", "y", "x", "z", "z"];
+        let data = Interactions::from_ids(&users, &items).unwrap();
+        let f = data.filter_min(2, 2).unwrap();
+        assert_eq!(f.users().names(), &["a", "b"]);
+        assert_eq!(f.items().names(), &["x", "y"]);
+        assert_eq!(f.nnz(), 4);
+        for u in 0..f.n_users() {
+            assert!(f.matrix().row_indices(u).len() >= 2);
+        }
+        assert!(f.matrix().col_counts().iter().all(|&c| c >= 2));
+        // Minimums of 0 or 1 keep everything.
+        assert_eq!(data.filter_min(0, 1).unwrap().nnz(), data.nnz());
+        let err = data.filter_min(50, 1).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::EmptyData);
+        assert!(err.to_string().contains("lower the minimums"), "{err}");
+    }
+
+    #[test]
+    fn filters_keep_the_time_order() {
+        let users = Arc::new(IdMap::from_names(vec!["a".into(), "b".into()]).unwrap());
+        let items = Arc::new(IdMap::from_names((0..4).map(|i| format!("i{i}")).collect()).unwrap());
+        // a: i3 (t=1), i0 (t=2), i2 (t=3), i1 (t=4); b: i0 (t=0).
+        let pairs = [(0, 3), (0, 0), (0, 2), (0, 1), (1, 0)];
+        let times = [1.0, 2.0, 3.0, 4.0, 0.0];
+        let data = Interactions::from_timed_pairs(users, items, &pairs, &times).unwrap();
+        let kept = data.filter_min(2, 1).unwrap();
+        assert!(kept.has_times());
+        let split = kept.split_leave_last_out().unwrap();
+        let name = |p: &Interactions| p.items().name(p.matrix().row_indices(0)[0]).to_owned();
+        assert_eq!(name(&split.test), "i1");
+        assert_eq!(name(&split.valid), "i2");
+        assert_eq!(split.train.nnz(), 2);
+        assert!(data.top_items(2).unwrap().has_times());
+        assert!(Interactions::from_timed_pairs(
+            data.users().clone(),
+            data.items().clone(),
+            &pairs,
+            &[0.0, 1.0, f64::NAN, 2.0, 3.0]
+        )
+        .is_err());
     }
 
     #[test]

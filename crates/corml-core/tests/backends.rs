@@ -391,10 +391,11 @@ fn gpu_training_matches_cpu() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(4000);
-        let data = corml_core::io::read_interactions(&path, &Default::default())
-            .unwrap()
-            .top_items(top)
-            .unwrap();
+        let data =
+            corml_core::io::read_interactions(&path, &Default::default(), &Default::default())
+                .unwrap()
+                .top_items(top)
+                .unwrap();
         cases.push((
             format!("{} top {top}", path.to_string_lossy()),
             data,

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use corml_core::dataset::{Interactions, Split};
 use corml_core::io::{self, Column, Header, ReadOptions};
 use corml_core::synthetic::{generate, SyntheticSpec};
-use napi::bindgen_prelude::{AsyncTask, Either, Env};
-use napi::Task;
+use napi::bindgen_prelude::{AsyncTask, Either, Env, Unknown};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Status, Task};
 use napi_derive::napi;
 
+use crate::cancel::CancelToken;
 use crate::convert::{count, integer};
 use crate::error::{catch_panic, from_core, invalid_argument, Result};
+use crate::progress::{control, ProgressReport};
 use crate::task::{settle, Job};
 
 /// User × item interactions with their id maps (a handle on `corml_core`'s `Interactions`).
@@ -98,6 +101,38 @@ impl NativeDataset {
         })
     }
 
+    /// Whether the interactions know their time order (read with a timestamp column).
+    #[napi(getter)]
+    pub fn has_timestamps(&self) -> bool {
+        self.inner.has_times()
+    }
+
+    /// Drops users with fewer than `minUser` and items with fewer than `minItem` interactions,
+    /// repeatedly until all remaining ones meet the minimums: a new, smaller id space.
+    #[napi]
+    pub fn filter(&self, min_user: f64, min_item: f64) -> Result<NativeDataset> {
+        let min_user = count("minUserInteractions", min_user, 0)?;
+        let min_item = count("minItemInteractions", min_item, 0)?;
+        catch_panic(|| {
+            self.inner
+                .filter_min(min_user, min_item)
+                .map(NativeDataset::new)
+                .map_err(from_core)
+        })
+    }
+
+    /// Leave-last-out split by time: each user's latest interaction to test, the one before to
+    /// valid (users with two: train and test; with one: train). Needs timestamps.
+    #[napi]
+    pub fn split_leave_last_out(&self) -> Result<NativeSplit> {
+        catch_panic(|| {
+            self.inner
+                .split_leave_last_out()
+                .map(NativeSplit::new)
+                .map_err(from_core)
+        })
+    }
+
     /// Splits each user's interactions into train / valid / test with the given `ratios`
     /// (three numbers summing to 1, train > 0) and integer `seed`.
     #[napi]
@@ -177,6 +212,12 @@ pub struct NativeReadOptions {
     pub user_column: Option<Either<String, f64>>,
     /// The item column, as `userColumn`; default `item_id` with a header, column 1 without.
     pub item_column: Option<Either<String, f64>>,
+    /// The rating column, as `userColumn`; default `rating` with a header. Needs `minRating`.
+    pub rating_column: Option<Either<String, f64>>,
+    /// Keep only lines rated at least this.
+    pub min_rating: Option<f64>,
+    /// The timestamp column, as `userColumn` (numbers or dates); not read by default.
+    pub timestamp_column: Option<Either<String, f64>>,
 }
 
 fn column(name: &str, value: Option<Either<String, f64>>) -> Result<Option<Column>> {
@@ -213,12 +254,17 @@ fn read_options(opts: Option<NativeReadOptions>) -> Result<ReadOptions> {
             )))
         }
     };
-    Ok(ReadOptions {
+    let options = ReadOptions {
         delimiter,
         header,
         user_column: column("userColumn", opts.user_column)?,
         item_column: column("itemColumn", opts.item_column)?,
-    })
+        rating_column: column("ratingColumn", opts.rating_column)?,
+        min_rating: opts.min_rating,
+        timestamp_column: column("timestampColumn", opts.timestamp_column)?,
+    };
+    options.validate().map_err(from_core)?;
+    Ok(options)
 }
 
 fn file_path(name: &str, p: String) -> Result<PathBuf> {
@@ -280,19 +326,25 @@ pub fn generate_synthetic(options: SyntheticOptions) -> Result<AsyncTask<ReadTas
     }))))
 }
 
-/// Reads interactions from a file (TSV / CSV / RecBole `.inter`, plain or gzip-compressed).
+/// Reads interactions from a file (TSV / CSV / RecBole `.inter`, plain or gzip-compressed),
+/// reporting stage `read` with the share of the file read.
 ///
 /// Rejects with `IO_ERROR` (cannot open or read), `PARSE_ERROR` (message names `file:line`),
-/// `EMPTY_DATA` or `INVALID_ARGUMENT` (bad options).
+/// `EMPTY_DATA`, `INVALID_ARGUMENT` (bad options) or `ABORTED` after `cancel.cancel()`.
 #[napi]
 pub fn read_interactions(
     path: String,
     options: Option<NativeReadOptions>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<ReadTask>> {
     let file = file_path("path", path)?;
     let opts = read_options(options)?;
+    let ctl = control(progress, cancel);
     Ok(AsyncTask::new(ReadTask(Job::new(move || {
-        io::read_interactions(&file, &opts).map_err(from_core)
+        io::read_interactions(&file, &opts, &ctl).map_err(from_core)
     }))))
 }
 
@@ -320,6 +372,10 @@ pub fn read_split(
     valid_path: String,
     test_path: String,
     options: Option<NativeReadOptions>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<ReadSplitTask>> {
     let paths = [
         file_path("train", train_path)?,
@@ -327,7 +383,8 @@ pub fn read_split(
         file_path("test", test_path)?,
     ];
     let opts = read_options(options)?;
+    let ctl = control(progress, cancel);
     Ok(AsyncTask::new(ReadSplitTask(Job::new(move || {
-        io::read_split(paths, &opts).map_err(from_core)
+        io::read_split(paths, &opts, &ctl).map_err(from_core)
     }))))
 }

@@ -1,6 +1,7 @@
 //! `evaluate`: full-ranking metrics of a model on the valid / test parts of its split.
 
 use corml_core::metrics::{self, Evaluation};
+use corml_core::sparse::Csr;
 use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Status, Task};
@@ -83,12 +84,13 @@ impl Task for EvaluateTask {
 /// items, and averages NDCG, MRR, Recall and Novelty at each K of `ks` (SPEC.md protocol).
 ///
 /// `valid` and `test` must come from the split the model was trained on (same id space), else
-/// `INVALID_ARGUMENT`. Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` after
+/// `INVALID_ARGUMENT`. Without `valid` only the training items are excluded (a validation run,
+/// with the validation part passed as `test`). Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` after
 /// `cancel.cancel()`.
 #[napi]
 pub fn evaluate(
     model: &NativeModel,
-    valid: &NativeDataset,
+    valid: Option<&NativeDataset>,
     test: &NativeDataset,
     ks: Vec<f64>,
     progress: Option<
@@ -101,7 +103,8 @@ pub fn evaluate(
         .map(|k| count("ks", k, 1))
         .collect::<Result<Vec<usize>>>()?;
     let m = model.model().clone();
-    for (name, part) in [("valid", valid), ("test", test)] {
+    for (name, part) in [("valid", valid), ("test", Some(test))] {
+        let Some(part) = part else { continue };
         let data = part.interactions();
         if !(same_space(m.users(), data.users()) && same_space(m.items(), data.items())) {
             return Err(invalid_argument(format!(
@@ -110,9 +113,18 @@ pub fn evaluate(
             )));
         }
     }
-    let (valid, test) = (valid.interactions().clone(), test.interactions().clone());
+    let test = test.interactions().clone();
+    let valid = valid.map(|v| v.interactions().clone());
     let ctl = control(progress, cancel);
     Ok(AsyncTask::new(EvaluateTask(Job::new(move || {
-        metrics::evaluate(&m, valid.matrix(), test.matrix(), &ks, &ctl).map_err(from_core)
+        let empty;
+        let valid = match &valid {
+            Some(v) => v.matrix(),
+            None => {
+                empty = Csr::from_pairs(test.n_users(), test.n_items(), &[]).map_err(from_core)?;
+                &empty
+            }
+        };
+        metrics::evaluate(&m, valid, test.matrix(), &ks, &ctl).map_err(from_core)
     }))))
 }

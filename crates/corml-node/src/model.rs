@@ -111,6 +111,20 @@ pub struct ModelInfo {
     /// Fingerprint of the training data (16 hex digits): equal for models trained on the same
     /// ids and interactions.
     pub fingerprint: String,
+    /// The corml-native version that trained the model (or wrote its file).
+    pub version: String,
+    /// The model's settings by option name, values as text.
+    pub settings: Vec<Setting>,
+}
+
+/// One setting of a model: its option name and value as text.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct Setting {
+    /// The option name, e.g. `lambda`.
+    pub name: String,
+    /// The value as text, e.g. `0.8`, `true` or `auto`.
+    pub value: String,
 }
 
 /// A trained model with the id maps and training histories needed to serve it.
@@ -305,6 +319,16 @@ impl NativeModel {
                 })
                 .collect(),
             fingerprint: format!("{:016x}", self.inner.fingerprint()),
+            version: self.inner.version().to_owned(),
+            settings: self
+                .inner
+                .settings()
+                .into_iter()
+                .map(|(name, value)| Setting {
+                    name: name.to_owned(),
+                    value,
+                })
+                .collect(),
         }
     }
 

@@ -598,7 +598,7 @@ impl<'a> FieldReader<'a> {
 }
 
 fn parse(r: &mut FieldReader<'_>) -> Parse<Model> {
-    let _version = r.str("library version")?;
+    let version = r.str("library version")?;
     let algorithm = r.str("algorithm")?;
     let fingerprint = r.u64("fingerprint")?;
     let info = parse_info(r)?;
@@ -658,14 +658,16 @@ fn parse(r: &mut FieldReader<'_>) -> Parse<Model> {
             r.bytes.len() - r.at
         ));
     }
-    Ok(Model::from_parts(
+    let mut model = Model::from_parts(
         algorithm,
         Arc::new(users),
         Arc::new(items),
         train,
         info,
         fingerprint,
-    ))
+    );
+    model.version = version;
+    Ok(model)
 }
 
 fn parse_info(r: &mut FieldReader<'_>) -> Parse<FitInfo> {

@@ -104,6 +104,8 @@ pub struct Model {
     degrees: Vec<f32>,
     info: FitInfo,
     fingerprint: u64,
+    /// The corml-native version that trained the model (read back from a model file).
+    version: String,
 }
 
 impl std::fmt::Debug for Model {
@@ -211,6 +213,48 @@ impl Model {
             train,
             info,
             fingerprint,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// The corml-native version that trained the model (for a loaded model, the one that
+    /// wrote its file).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The model's settings by their JavaScript option names, as text (numbers in their shortest
+    /// exact decimal form, booleans as `true` / `false`).
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        match &self.algorithm {
+            Algorithm::Corml(m) => {
+                let p = m.params();
+                vec![
+                    ("lambda", p.lambda.to_string()),
+                    ("dualStepLength", p.dual_step_length.to_string()),
+                    ("l2Regularization", p.l2_regularization.to_string()),
+                    ("itemDegreeNorm", p.item_degree_norm.to_string()),
+                    ("globalScaling", p.global_scaling.to_string()),
+                    ("userScaling", p.user_scaling.to_string()),
+                    ("eigenvectors", p.eigenvectors.to_string()),
+                    ("admmIterations", p.admm_iterations.to_string()),
+                    ("partitionRatio", p.partition_ratio.to_string()),
+                    ("sparseApprox", p.sparse_approx.to_string()),
+                    ("seed", p.seed.to_string()),
+                    ("device", p.device.to_string()),
+                    ("admmSolver", p.admm_solver.to_string()),
+                    ("precision", p.precision.to_string()),
+                ]
+            }
+            Algorithm::Ease(m) => vec![("regularization", m.regularization().to_string())],
+            Algorithm::Gfcf(m) => {
+                let p = m.params();
+                vec![
+                    ("alpha", p.alpha.to_string()),
+                    ("eigenvectors", p.eigenvectors.to_string()),
+                    ("seed", p.seed.to_string()),
+                ]
+            }
         }
     }
 

@@ -1,0 +1,33 @@
+/**
+ * Output files of the CLI, written atomically: to a temporary file in the same directory, then
+ * renamed, so an interrupted run never leaves half a file behind.
+ *
+ * @packageDocumentation
+ */
+
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { dirname, join, basename } from 'node:path'
+
+import { CormlError } from '../errors.js'
+
+/** Writes `data` to `path` through a temporary file and a rename; `IO_ERROR` on failure. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const dir = dirname(path)
+  const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
+  try {
+    mkdirSync(dir, { recursive: true })
+    const fd = openSync(temp, 'w')
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(temp, path)
+  } catch (error) {
+    rmSync(temp, { force: true })
+    throw new CormlError('IO_ERROR', `cannot write ${path}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+}
