@@ -137,6 +137,7 @@ export async function readData(
   io: CliIo,
   split?: SplitFlags,
 ): Promise<Dataset> {
+  if (split) checkSplitFlags(split)
   const options = readOptionsOf(flags, split)
   let size = ''
   try {
@@ -159,19 +160,29 @@ export async function readData(
   return data
 }
 
+/** Checks the split flags together (before any data is read). */
+function checkSplitFlags(flags: SplitFlags): void {
+  if (
+    flags.split === 'leave-last-out' &&
+    (flags.ratios !== undefined || flags.seed !== undefined)
+  ) {
+    throw new UsageError('--split leave-last-out takes no --ratios or --seed')
+  }
+  if (flags.ratios !== undefined && flags.ratios.length !== 3) {
+    throw new UsageError(
+      `--ratios needs three shares (train,valid,test), not ${flags.ratios.length}`,
+    )
+  }
+}
+
 /** Splits the data as the flags say and notes the sizes of the parts. */
 export function splitData(data: Dataset, flags: SplitFlags, view: ProgressView): DatasetSplit {
+  checkSplitFlags(flags)
   let split: DatasetSplit
   if (flags.split === 'leave-last-out') {
-    if (flags.ratios !== undefined || flags.seed !== undefined) {
-      throw new UsageError('--split leave-last-out takes no --ratios or --seed')
-    }
     split = data.split({ strategy: 'leave-last-out' })
   } else {
     const ratios = flags.ratios ?? [0.6, 0.2, 0.2]
-    if (ratios.length !== 3) {
-      throw new UsageError(`--ratios needs three shares (train,valid,test), not ${ratios.length}`)
-    }
     split = data.split({
       ratios: ratios as [number, number, number],
       seed: flags.seed ?? 2026,

@@ -21,6 +21,7 @@ import { basename, join, resolve } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 
 import type { DatasetSplit } from '../dataset.js'
+import { CormlError, isCormlError } from '../errors.js'
 import { evaluate } from '../evaluate.js'
 import type { MetricsAtK } from '../evaluate.js'
 import { lineChart, writeChart } from './chart.js'
@@ -92,7 +93,11 @@ export function gridSettings(flags: DataFlags & SplitFlags & ModelFlags): Record
   return { data, corml: cormlOptions(flags) }
 }
 
-/** The journal's first line: what identifies the run (as JSON would read it back). */
+/**
+ * The journal's first line: what identifies the run (as JSON would read it back). The grid is not
+ * part of it: a journal serves any grid on the same settings, and a refined grid reuses the points
+ * it shares with an earlier one.
+ */
 function header(spec: GridRunSpec): Record<string, unknown> {
   const file = resolve(spec.dataFile)
   const stat = statSync(file)
@@ -103,7 +108,6 @@ function header(spec: GridRunSpec): Record<string, unknown> {
     settings: spec.settings,
     part: spec.part,
     ks: spec.ks,
-    axes: spec.axes,
   })
 }
 
@@ -207,29 +211,43 @@ export async function runGrid(
     view.note(`resuming: ${done.size} of ${points.length} points already done (${journal})`)
   const started = performance.now()
   let ran = 0
-  for (const [index, point] of points.entries()) {
-    const key = pointKey(point)
-    if (done.has(key)) continue
-    const todo = points.length - done.size
-    const left =
-      ran > 0 ? `, about ${duration(((performance.now() - started) / 1000 / ran) * todo)} left` : ''
-    view.note(`[${index + 1}/${points.length}] ${key.replace(/,/g, ', ')}${left}`)
-    const model = await fitModel('corml', split.train, flags, view, io, point)
-    const data =
-      spec.part === 'valid' ? { test: split.valid } : { valid: split.valid, test: split.test }
-    const result = await view.task(`evaluating on ${spec.part}`, (onProgress) =>
-      evaluate(model, data, { ks: [...spec.ks], onProgress, signal: io.signal }),
-    )
-    const entry: PointResult = {
-      point,
-      metrics: result.metrics,
-      seconds: model.info.seconds,
-      fingerprint: model.info.fingerprint,
+  try {
+    for (const [index, point] of points.entries()) {
+      const key = pointKey(point)
+      if (done.has(key)) continue
+      const todo = points.length - done.size
+      const left =
+        ran > 0
+          ? `, about ${duration(((performance.now() - started) / 1000 / ran) * todo)} left`
+          : ''
+      view.note(`[${index + 1}/${points.length}] ${key.replace(/,/g, ', ')}${left}`)
+      const model = await fitModel('corml', split.train, flags, view, io, point)
+      const data =
+        spec.part === 'valid' ? { test: split.valid } : { valid: split.valid, test: split.test }
+      const result = await view.task(`evaluating on ${spec.part}`, (onProgress) =>
+        evaluate(model, data, { ks: [...spec.ks], onProgress, signal: io.signal }),
+      )
+      const entry: PointResult = {
+        point,
+        metrics: result.metrics,
+        seconds: model.info.seconds,
+        fingerprint: model.info.fingerprint,
+      }
+      record(journal, entry)
+      done.set(key, entry)
+      ran++
+      view.note(`  ${targetLabel(spec.target)} ${fixed4(valueOf(entry.metrics, spec.target))}`)
     }
-    record(journal, entry)
-    done.set(key, entry)
-    ran++
-    view.note(`  ${targetLabel(spec.target)} ${fixed4(valueOf(entry.metrics, spec.target))}`)
+  } catch (error) {
+    if (isCormlError(error) && error.code === 'ABORTED') {
+      throw new CormlError(
+        'ABORTED',
+        `interrupted with ${done.size} of ${points.length} points done, saved in ${journal}; ` +
+          'run the same command again to go on',
+        { cause: error },
+      )
+    }
+    throw error
   }
   return points.map((p) => done.get(pointKey(p))!)
 }

@@ -270,9 +270,10 @@ impl Columns {
                 path,
                 1,
                 format!(
-                    "the {what} column is given by name (`{n}`) but the first line is not a \
-                     header naming the user and item columns; give a column index, or say that \
-                     the file has a header"
+                    "the {what} column is given by name (`{n}`), but the first line ({}) is not \
+                     a header naming the user and item columns ({user_name}, {item_name}); name \
+                     columns the header has, or give indices for a file without a header",
+                    first.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
                 ),
             )),
         };

@@ -1,0 +1,162 @@
+/**
+ * `corml tune` and `corml eval --sweep`: results, the chart, and resuming after an interruption.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import test from 'ava'
+
+import { FAST, SAMPLE, corml, errorLine, tempDir } from './cli-harness.js'
+
+const GRID = 'lambda=0.7|0.8,itemDegreeNorm=-0.1:0.1:0.1'
+
+interface Results {
+  part: string
+  target: string
+  best: { point: Record<string, number>; metrics: { k: number; ndcg: number }[] }
+  results: {
+    point: Record<string, number>
+    metrics: { k: number; ndcg: number; novelty: number }[]
+  }[]
+}
+
+test('tune runs the grid on the validation part and writes results and a chart', async (t) => {
+  const dir = tempDir()
+  const r = await corml([
+    'tune',
+    SAMPLE,
+    '--grid',
+    GRID,
+    ...FAST,
+    '--output-dir',
+    dir,
+    '--metric',
+    'ndcg@10',
+  ])
+  t.is(r.code, 0, r.stderr)
+  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results
+  t.is(results.part, 'valid')
+  t.is(results.target, 'NDCG@10')
+  t.is(results.results.length, 6)
+  const ndcg = (x: Results['results'][number]): number => x.metrics.find((m) => m.k === 10)!.ndcg
+  const top = Math.max(...results.results.map(ndcg))
+  t.is(results.best.metrics.find((m) => m.k === 10)!.ndcg, top)
+  // The CSV: header and one line per point, the grid's order (last axis fastest).
+  const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n')
+  t.is(csv.length, 7)
+  t.regex(csv[0]!, /^lambda,itemDegreeNorm,NDCG@10,MRR@10,Recall@10,Novelty@10,train s$/)
+  t.deepEqual(
+    csv.slice(1).map((l) => l.split(',').slice(0, 2).join(',')),
+    ['0.7,-0.1', '0.7,0', '0.7,0.1', '0.8,-0.1', '0.8,0', '0.8,0.1'],
+  )
+  // The table on stdout and the best point with the flags to train it.
+  t.regex(
+    r.stdout,
+    /^lambda\s+itemDegreeNorm\s+NDCG@10\s+MRR@10\s+Recall@10\s+Novelty@10\s+train s/,
+  )
+  t.regex(r.stdout, /best NDCG@10 on valid: 0\.\d{4} at /)
+  t.regex(
+    r.stdout,
+    /corml train .*sample\.tsv --lambda 0\.[78] --item-degree-norm -?0(\.1)? -o model\.corml/,
+  )
+  // The chart: an SVG with one line per metric, and its PNG.
+  const svg = readFileSync(join(dir, 'chart.svg'), 'utf8')
+  t.regex(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+  t.is((svg.match(/<polyline /g) ?? []).length, 4)
+  t.regex(svg, /t \(itemDegreeNorm\)/)
+  t.regex(svg, /Novelty@10 \(right axis\)/)
+  t.true(svg.trim().endsWith('</svg>'))
+  const png = readFileSync(join(dir, 'chart.png'))
+  t.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+  t.true(png.length > 10_000)
+})
+
+test('an interrupted tune resumes where it stopped; other settings are refused', async (t) => {
+  const dir = tempDir()
+  const withGrid = (grid: string): string[] => [
+    'tune',
+    SAMPLE,
+    '--grid',
+    grid,
+    ...FAST,
+    '--output-dir',
+    dir,
+    '--no-png',
+  ]
+  const args = withGrid(GRID)
+  const controller = new AbortController()
+  const first = await corml(args, {
+    onStderr: (text) => {
+      if (text.startsWith('[3/6]')) controller.abort()
+    },
+    signal: controller.signal,
+  })
+  t.is(first.code, 130)
+  t.regex(
+    errorLine(first),
+    /^corml tune: ABORTED: interrupted with 2 of 6 points done, saved in .*runs\.jsonl; run the same command again to go on$/,
+  )
+  const journal = join(dir, 'runs.jsonl')
+  t.is(readFileSync(journal, 'utf8').trim().split('\n').length, 1 + 2)
+  t.false(existsSync(join(dir, 'results.csv')))
+  // A crash in the middle of a write leaves half a line: that point runs again.
+  writeFileSync(journal, `${readFileSync(journal, 'utf8')}{"point":{"lambda":0.7,"itemD`)
+  const second = await corml(args)
+  t.is(second.code, 0, second.stderr)
+  t.regex(second.stderr, /resuming: 2 of 6 points already done/)
+  t.false(second.stderr.includes('[1/6]'))
+  t.regex(second.stderr, /\[3\/6\] itemDegreeNorm=0\.1, lambda=0\.7/)
+  const lines = readFileSync(journal, 'utf8').trim().split('\n')
+  t.is(lines.length, 1 + 6)
+  lines.slice(1).forEach((l) => t.notThrows(() => JSON.parse(l)))
+  // Resuming a finished run trains nothing and reports the same results.
+  const third = await corml(args)
+  t.regex(third.stderr, /resuming: 6 of 6 points/)
+  t.false(third.stderr.includes('training CoRML'))
+  t.is(third.stdout, second.stdout)
+  // A refined grid on the same settings reuses the points it shares.
+  const refined = await corml(withGrid('lambda=0.7|0.8|0.9,itemDegreeNorm=-0.1:0.1:0.1'))
+  t.is(refined.code, 0, refined.stderr)
+  t.regex(refined.stderr, /resuming: 6 of 9 points/)
+  t.is((refined.stderr.match(/training CoRML: done/g) ?? []).length, 3)
+  const other = await corml([...args, '--seed', '7'])
+  t.is(other.code, 2)
+  t.regex(
+    errorLine(other),
+    /runs\.jsonl holds a run with other settings \(settings\.data\.seed differs\); use --fresh/,
+  )
+  const fresh = await corml([...withGrid('lambda=0.8'), '--fresh'])
+  t.is(fresh.code, 0, fresh.stderr)
+  t.is(readFileSync(journal, 'utf8').trim().split('\n').length, 1 + 1)
+})
+
+test('eval --sweep ranks the test part and charts accuracy and novelty against t', async (t) => {
+  const dir = tempDir()
+  const r = await corml([
+    'eval',
+    SAMPLE,
+    '--sweep',
+    'itemDegreeNorm=-0.2:0.2:0.2',
+    '--preset',
+    'gowalla',
+    '--output-dir',
+    dir,
+    '--ks',
+    '20',
+  ])
+  t.is(r.code, 0, r.stderr)
+  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results
+  t.is(results.part, 'test')
+  t.deepEqual(
+    results.results.map((x) => x.point.itemDegreeNorm),
+    [-0.2, 0, 0.2],
+  )
+  // Lower t recommends less popular items (the paper's Figure 2).
+  const novelty = results.results.map((x) => x.metrics[0]!.novelty)
+  t.true(novelty[0]! > novelty[2]!, String(novelty))
+  t.regex(
+    readFileSync(join(dir, 'chart.svg'), 'utf8'),
+    /accuracy and novelty against itemDegreeNorm/,
+  )
+  t.true(existsSync(join(dir, 'chart.png')))
+})
