@@ -2,14 +2,15 @@
  * The real install test: publish this machine's build to a local npm registry and install it
  * like a user would.
  *
- * 1. Starts verdaccio on 127.0.0.1 with an empty storage and no uplinks.
+ * 1. Starts verdaccio on 127.0.0.1 with an empty storage; `corml-native*` packages come only from
+ *    it, other packages (the CLI's commander and resvg) from the npm registry configured here.
  * 2. Publishes the platform package (`napi create-npm-dirs` plus the release `.node` built by
  *    `npm run build`), then the root package (`npm pack` of this repository) with its
  *    `optionalDependencies` pinned to that platform package at the same version, as
  *    `napi pre-publish` does at release time.
  * 3. In an empty directory, `npm install corml-native` from that registry. A TypeScript program
  *    is type-checked against the installed types and run as ESM and as CommonJS. It trains on a
- *    small sample and recommends.
+ *    small sample and recommends. The installed `corml` command trains, saves and recommends.
  * 4. Checks that the installed packages hold what they need (binary, types, README, licence)
  *    and nothing they should not (sources, tests, data, maps).
  *
@@ -71,6 +72,13 @@ function freePort(): Promise<number> {
   })
 }
 
+/** The npm registry this machine installs from (for the packages that are not ours). */
+function upstreamRegistry(): string {
+  const r = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' })
+  const url = r.stdout.trim()
+  return /^https?:\/\//.test(url) ? url : 'https://registry.npmjs.org/'
+}
+
 async function startRegistry(): Promise<string> {
   const port = await freePort()
   writeFileSync(
@@ -79,9 +87,11 @@ async function startRegistry(): Promise<string> {
       `storage: ${join(work, 'storage')}`,
       'auth:',
       `  htpasswd: { file: ${join(work, 'htpasswd')}, max_users: 10 }`,
-      'uplinks: {}',
+      'uplinks:',
+      `  npm: { url: ${JSON.stringify(upstreamRegistry())}, timeout: 60s }`,
       'packages:',
-      "  '**': { access: $all, publish: $authenticated, unpublish: $authenticated }",
+      "  'corml-native*': { access: $all, publish: $authenticated, unpublish: $authenticated }",
+      "  '**': { access: $all, publish: $authenticated, proxy: npm }",
       'log: { type: stdout, format: pretty, level: warn }',
       '',
     ].join('\n'),
@@ -260,6 +270,19 @@ async function main(): Promise<void> {
       `${entry === 'main.mjs' ? 'ESM' : 'CommonJS'} program trains and recommends (${out.trim()})`,
     )
   }
+  // The command line, as `npx corml` runs it.
+  const corml = join(app, 'node_modules', '.bin', 'corml')
+  copyFileSync(join(root, 'examples', 'data', 'sample.tsv'), join(app, 'sample.tsv'))
+  const fast = ['--eigenvectors', '16', '--admm-iterations', '5', '--quiet']
+  run(corml, ['train', 'sample.tsv', '-o', 'sample.corml', ...fast], app)
+  const recs = JSON.parse(
+    run(corml, ['recommend', 'sample.corml', '--user', 'user0', '-k', '3', '--json'], app),
+  ) as { items: unknown[] }
+  const table = run(corml, ['eval', 'sample.tsv', '--model', 'ease', '--quiet'], app)
+  check(
+    recs.items.length === 3 && /^model\s+K\s+NDCG/.test(table),
+    `the corml command trains, recommends (${recs.items.length} items) and evaluates`,
+  )
 }
 
 try {
