@@ -69,6 +69,9 @@ async function dataLine(argv: string[]): Promise<string> {
   return /data: (.*)/.exec(r.stderr)?.[1] ?? ''
 }
 
+/** The CSV's user and item columns, by name. */
+const NAMED = ['--user-col', 'userId', '--item-col', 'movieId']
+
 const expected = `${users} users, ${items} items, ${ROWS.length.toLocaleString('en-US')} interactions`
 
 test('TSV with and without a header, plain and gzip', async (t) => {
@@ -88,9 +91,7 @@ test('TSV with and without a header, plain and gzip', async (t) => {
 test('CSV columns by name and by index, any delimiter', async (t) => {
   const dir = tempDir()
   const csv = write(dir, 'r.csv', csvText())
-  t.true(
-    (await dataLine([csv, '--user-col', 'userId', '--item-col', 'movieId'])).startsWith(expected),
-  )
+  t.true((await dataLine([csv, ...NAMED])).startsWith(expected))
   t.true(
     (await dataLine([csv, '--header', '--user-col', '0', '--item-col', '1'])).startsWith(expected),
   )
@@ -103,23 +104,9 @@ test('CSV columns by name and by index, any delimiter', async (t) => {
     ),
   )
   const semicolon = write(dir, 'r.txt', csvText().replace(/,/g, ';'))
-  t.true(
-    (
-      await dataLine([
-        semicolon,
-        '--delimiter',
-        ';',
-        '--user-col',
-        'userId',
-        '--item-col',
-        'movieId',
-      ])
-    ).startsWith(expected),
-  )
+  t.true((await dataLine([semicolon, '--delimiter', ';', ...NAMED])).startsWith(expected))
   const gz = write(dir, 'r.csv.gz', csvText(), true)
-  t.true(
-    (await dataLine([gz, '--user-col', 'userId', '--item-col', 'movieId'])).startsWith(expected),
-  )
+  t.true((await dataLine([gz, ...NAMED])).startsWith(expected))
   const wrong = await corml(['eval', csv, '--user-col', 'user', '--item-col', 'movieId'])
   t.is(wrong.code, 3)
   t.regex(
@@ -142,15 +129,7 @@ test('a rating threshold keeps the lines rated at or above it', async (t) => {
   const csv = write(dir, 'r.csv', csvText())
   for (const min of [3, 4, 5]) {
     const kept = ROWS.filter((r) => r.rating >= min)
-    const line = await dataLine([
-      csv,
-      '--user-col',
-      'userId',
-      '--item-col',
-      'movieId',
-      '--min-rating',
-      String(min),
-    ])
+    const line = await dataLine([csv, ...NAMED, '--min-rating', String(min)])
     t.true(
       line.startsWith(
         `${distinct(kept.map((r) => r.user))} users, ${distinct(kept.map((r) => r.item))} items, ${kept.length.toLocaleString('en-US')} interactions`,
@@ -169,16 +148,7 @@ test('a rating threshold keeps the lines rated at or above it', async (t) => {
     inter4,
     new RegExp(`${ROWS.filter((r) => r.rating >= 4).length.toLocaleString('en-US')} interactions`),
   )
-  const none = await corml([
-    'eval',
-    csv,
-    '--user-col',
-    'userId',
-    '--item-col',
-    'movieId',
-    '--min-rating',
-    '6',
-  ])
+  const none = await corml(['eval', csv, ...NAMED, '--min-rating', '6'])
   t.is(none.code, 3)
   t.regex(errorLine(none), /EMPTY_DATA: .*holds no interactions rated at least 6/)
   const data = await Dataset.fromFile(csv, {
@@ -211,17 +181,7 @@ test('timestamps give a leave-last-out split: last to test, the one before to va
     t.deepEqual(await itemsOf(train, user), list.slice(0, -2).sort())
   }
 
-  const r = await corml([
-    'eval',
-    csv,
-    '--user-col',
-    'userId',
-    '--item-col',
-    'movieId',
-    '--split',
-    'leave-last-out',
-    ...FAST,
-  ])
+  const r = await corml(['eval', csv, ...NAMED, '--split', 'leave-last-out', ...FAST])
   t.is(r.code, 0, r.stderr)
   t.regex(
     r.stderr,

@@ -84,6 +84,7 @@ test('option values are checked before any work', async (t) => {
   await usage(t, ['eval', SAMPLE, '--sweep', 'lambda=0.5,itemDegreeNorm=0'], /one hyperparameter/)
   await usage(t, ['bench', '--scale', '2'], /--scale must be in \(0, 1\]/)
   await usage(t, ['bench', '--models', 'svd'], /unknown model "svd"/)
+  await usage(t, ['bench', '--device', 'tpu'], /--device must be auto, cpu, cuda or cuda:N/)
   // Out of the library's range: its INVALID_ARGUMENT is a usage error too.
   await usage(t, ['eval', SAMPLE, ...FAST, '--lambda', '5'], /lambda/, 'INVALID_ARGUMENT')
 })

@@ -32,6 +32,7 @@ import type { CliIo } from './io.js'
 import { UsageError } from './io.js'
 import { METRIC_LABEL, fixed4, targetLabel, valueOf } from './metrics.js'
 import type { MetricName, Target } from './metrics.js'
+import { readData, splitData } from './data.js'
 import type { DataFlags, SplitFlags } from './data.js'
 import { cormlOptions, fitModel, kebab } from './model-flags.js'
 import type { ModelFlags, NumericHyperparameter } from './model-flags.js'
@@ -359,4 +360,44 @@ export async function reportGrid(
   }
   view.note(`wrote ${written.join(', ')}`)
   return top
+}
+
+/** What `tune` and `eval --sweep` pass to {@link gridCommand}. */
+export interface GridCommand {
+  readonly part: 'valid' | 'test'
+  readonly outputDir: string
+  readonly axes: readonly GridAxis[]
+  readonly ks: readonly number[]
+  readonly target: Target
+  readonly title: string
+}
+
+/** The body of `tune` and `eval --sweep`: read, split, run the grid, report. */
+export async function gridCommand(
+  data: string,
+  flags: DataFlags & SplitFlags & ModelFlags & { fresh?: boolean; png: boolean; json?: boolean },
+  command: GridCommand,
+  view: ProgressView,
+  io: CliIo,
+): Promise<void> {
+  const dataset = await readData(data, flags, view, io, flags)
+  const split = splitData(dataset, flags, view)
+  const spec: GridRunSpec = {
+    dataFile: data,
+    outputDir: command.outputDir,
+    fresh: flags.fresh === true,
+    settings: gridSettings(flags),
+    axes: command.axes,
+    part: command.part,
+    ks: command.ks,
+    target: command.target,
+  }
+  const results = await runGrid(spec, split, flags, view, io)
+  await reportGrid(
+    spec,
+    results,
+    { title: command.title, png: flags.png, json: flags.json === true },
+    view,
+    io,
+  )
 }

@@ -10,7 +10,7 @@ import type { Command } from 'commander'
 
 import type { Dataset } from '../dataset.js'
 import { CoRML, EASE, GFCF } from '../models.js'
-import type { AnyModel, CoRMLOptions, Device } from '../models.js'
+import type { AnyModel, CoRMLHyperparameters, CoRMLOptions, Device } from '../models.js'
 import { presets } from '../presets.js'
 import type { CliIo } from './io.js'
 import { UsageError } from './io.js'
@@ -48,18 +48,9 @@ export function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-/** The parsed model options. */
-export interface ModelFlags {
+/** The parsed model options: CoRML's numeric hyperparameters by their API names, and the rest. */
+export type ModelFlags = Partial<Pick<CoRMLHyperparameters, NumericHyperparameter>> & {
   preset?: keyof typeof presets
-  lambda?: number
-  dualStepLength?: number
-  l2Regularization?: number
-  itemDegreeNorm?: number
-  globalScaling?: number
-  userScaling?: number
-  eigenvectors?: number
-  admmIterations?: number
-  partitionRatio?: number
   sparseApprox?: boolean
   admmSolver?: 'auto' | 'dense' | 'iterative'
   svdSeed?: number
@@ -119,7 +110,7 @@ export function addModelOptions(command: Command): Command {
 }
 
 /** Checks a `--device` value. */
-function device(text: string | undefined): Device | undefined {
+export function device(text: string | undefined): Device | undefined {
   if (text === undefined) return undefined
   if (text === 'auto' || text === 'cpu' || text === 'cuda' || /^cuda:\d+$/.test(text)) {
     return text as Device

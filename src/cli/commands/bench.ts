@@ -24,6 +24,7 @@ import type { CliIo } from '../io.js'
 import { UsageError } from '../io.js'
 import { finite, integerAtLeast, listOf } from '../options.js'
 import { ProgressView } from '../progress.js'
+import { device } from '../model-flags.js'
 
 interface BenchFlags extends CommonFlags {
   models: string[]
@@ -99,7 +100,7 @@ export function benchCommand(io: CliIo): Command {
         ...(flags.preset ? { preset: flags.preset } : {}),
         scale: flags.scale,
         model: model as BenchModel,
-        device: flags.device as BenchJob['device'],
+        device: device(flags.device) ?? 'auto',
         ...(flags.iters === undefined ? {} : { iterations: flags.iters }),
         evaluate: flags.evaluate,
       })),

@@ -14,7 +14,7 @@ import type { CommonFlags } from '../common.js'
 import { addDataOptions, addSplitOptions, readData, splitData } from '../data.js'
 import type { DataFlags, SplitFlags } from '../data.js'
 import { parseGrid } from '../grid.js'
-import { gridSettings, reportGrid, runGrid } from '../grid-run.js'
+import { gridCommand } from '../grid-run.js'
 import type { CliIo } from '../io.js'
 import { UsageError } from '../io.js'
 import { fixed4, parseTarget } from '../metrics.js'
@@ -76,26 +76,16 @@ export function evalCommand(io: CliIo): Command {
       if (axes.length !== 1)
         throw new UsageError('--sweep takes one hyperparameter; `corml tune` takes a grid')
       const ks = flags.ks.includes(target.k) ? flags.ks : [...flags.ks, target.k]
-      const dataset = await readData(data, flags, view, io, flags)
-      const split = splitData(dataset, flags, view)
-      const spec = {
-        dataFile: data,
-        outputDir: flags.outputDir ?? `corml-sweep-${axes[0]!.name}`,
-        fresh: flags.fresh === true,
-        settings: gridSettings(flags),
-        axes,
-        part: 'test' as const,
-        ks,
-        target,
-      }
-      const results = await runGrid(spec, split, flags, view, io)
-      await reportGrid(
-        spec,
-        results,
+      await gridCommand(
+        data,
+        flags,
         {
+          part: 'test',
+          outputDir: flags.outputDir ?? `corml-sweep-${axes[0]!.name}`,
+          axes,
+          ks,
+          target,
           title: `CoRML: accuracy and novelty against ${axes[0]!.name}`,
-          png: flags.png,
-          json: flags.json === true,
         },
         view,
         io,

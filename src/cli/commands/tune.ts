@@ -9,10 +9,10 @@ import { Command } from 'commander'
 
 import { addCommonOptions } from '../common.js'
 import type { CommonFlags } from '../common.js'
-import { addDataOptions, addSplitOptions, readData, splitData } from '../data.js'
+import { addDataOptions, addSplitOptions } from '../data.js'
 import type { DataFlags, SplitFlags } from '../data.js'
 import { parseGrid } from '../grid.js'
-import { gridSettings, reportGrid, runGrid } from '../grid-run.js'
+import { gridCommand } from '../grid-run.js'
 import type { CliIo } from '../io.js'
 import { parseTarget } from '../metrics.js'
 import { addModelOptions } from '../model-flags.js'
@@ -69,23 +69,17 @@ export function tuneCommand(io: CliIo): Command {
     const target = parseTarget(flags.metric)
     const axes = parseGrid(flags.grid)
     const ks = [...new Set([...(flags.ks ?? []), target.k])].sort((a, b) => a - b)
-    const dataset = await readData(data, flags, view, io, flags)
-    const split = splitData(dataset, flags, view)
-    const spec = {
-      dataFile: data,
-      outputDir: flags.outputDir,
-      fresh: flags.fresh === true,
-      settings: gridSettings(flags),
-      axes,
-      part: 'valid' as const,
-      ks,
-      target,
-    }
-    const results = await runGrid(spec, split, flags, view, io)
-    await reportGrid(
-      spec,
-      results,
-      { title: 'CoRML tuning: accuracy and novelty', png: flags.png, json: flags.json === true },
+    await gridCommand(
+      data,
+      flags,
+      {
+        part: 'valid',
+        outputDir: flags.outputDir,
+        axes,
+        ks,
+        target,
+        title: 'CoRML tuning: accuracy and novelty',
+      },
       view,
       io,
     )
