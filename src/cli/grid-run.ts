@@ -86,12 +86,17 @@ const DATA_KEYS = [
   'seed',
 ] as const
 
-/** The settings that decide a grid's results: data, filter and split flags, CoRML's options. */
+/**
+ * The settings that decide a grid's results: data, filter and split flags, and CoRML's options
+ * except the device.
+ */
 export function gridSettings(flags: DataFlags & SplitFlags & ModelFlags): Record<string, unknown> {
   const data = Object.fromEntries(
     DATA_KEYS.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]),
   )
-  return { data, corml: cormlOptions(flags) }
+  // The device is left out: a run started on the CPU may go on on a GPU.
+  const { device: _device, ...corml } = cormlOptions(flags)
+  return { data, corml }
 }
 
 /**
