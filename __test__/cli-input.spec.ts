@@ -193,7 +193,10 @@ test('timestamps give a leave-last-out split: last to test, the one before to va
   const plain = write(dir, 'p.tsv', tsv(true))
   const no = await corml(['eval', plain, '--split', 'leave-last-out'])
   t.is(no.code, 3)
-  t.regex(errorLine(no), /PARSE_ERROR: .*no column named `timestamp`/)
+  t.regex(
+    errorLine(no),
+    /PARSE_ERROR: .*no column named `timestamp`.*name its column with --timestamp-col$/,
+  )
   const noTimes = await Dataset.fromFile(plain)
   t.false(noTimes.hasTimestamps)
   t.throws(() => noTimes.split({ strategy: 'leave-last-out' }), {

@@ -11,6 +11,7 @@ import { Option } from 'commander'
 import type { Command } from 'commander'
 
 import { Dataset } from '../dataset.js'
+import { CormlError, isCormlError } from '../errors.js'
 import type { DatasetSplit, ReadOptions } from '../dataset.js'
 import type { CliIo } from './io.js'
 import { UsageError } from './io.js'
@@ -145,9 +146,22 @@ export async function readData(
   } catch {
     // The reader reports a missing file with its own IO_ERROR.
   }
-  let data = await view.task(`reading ${file}${size}`, (onProgress) =>
-    Dataset.fromFile(file, { ...options, onProgress, signal: io.signal }),
-  )
+  const defaultTime = flags.timestampCol === undefined && options.timestampColumn !== undefined
+  let data = await view
+    .task(`reading ${file}${size}`, (onProgress) =>
+      Dataset.fromFile(file, { ...options, onProgress, signal: io.signal }),
+    )
+    .catch((error: unknown) => {
+      // The leave-last-out split looked for a `timestamp` column the file does not have.
+      if (defaultTime && isCormlError(error) && error.code === 'PARSE_ERROR') {
+        throw new CormlError(
+          'PARSE_ERROR',
+          `${error.message}; --split leave-last-out needs the time of each interaction: name its column with --timestamp-col`,
+          { cause: error },
+        )
+      }
+      throw error
+    })
   view.note(`data: ${describeData(data)}`)
   const minUser = flags.minUserInteractions ?? 0
   const minItem = flags.minItemInteractions ?? 0

@@ -78,7 +78,8 @@ export class ProgressView {
     const io = this.#io
     const mode = this.#mode
     const onProgress = (p: Progress): void => {
-      if (mode === 'quiet') return
+      // The end is reported by the task itself, with its time.
+      if (mode === 'quiet' || p.stage === 'done') return
       const now = performance.now()
       const where = describe(p)
       const percent = `${Math.floor(100 * p.fraction)}%`
