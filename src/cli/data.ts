@@ -153,7 +153,10 @@ export async function readData(
     )
     .catch((error: unknown) => {
       // The leave-last-out split looked for a `timestamp` column the file does not have.
-      if (defaultTime && isCormlError(error) && error.code === 'PARSE_ERROR') {
+      const missing =
+        isCormlError(error) &&
+        /no column named `timestamp`|the timestamp column/.test(error.message)
+      if (defaultTime && isCormlError(error) && error.code === 'PARSE_ERROR' && missing) {
         throw new CormlError(
           'PARSE_ERROR',
           `${error.message}; --split leave-last-out needs the time of each interaction: name its column with --timestamp-col`,
