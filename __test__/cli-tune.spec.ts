@@ -6,6 +6,7 @@ import { join } from 'node:path'
 
 import test from 'ava'
 
+import { trainCommandLine } from '../src/cli/grid-run.js'
 import { FAST, SAMPLE, corml, errorLine, tempDir } from './cli-harness.js'
 
 const GRID = 'lambda=0.7|0.8,itemDegreeNorm=-0.1:0.1:0.1'
@@ -55,10 +56,15 @@ test('tune runs the grid on the validation part and writes results and a chart',
     /^lambda\s+itemDegreeNorm\s+NDCG@10\s+MRR@10\s+Recall@10\s+Novelty@10\s+train s/,
   )
   t.regex(r.stdout, /best NDCG@10 on valid: 0\.\d{4} at /)
-  t.regex(
-    r.stdout,
-    /corml train .*sample\.tsv --lambda 0\.[78] --item-degree-norm -?0(\.1)? -o model\.corml/,
-  )
+  const hint =
+    /train it on all the data with:\n {2}(corml train \S*sample\.tsv --lambda 0\.[78] --item-degree-norm -?0(\.1)? --eigenvectors 16 --admm-iterations 5 -o model\.corml)\n/.exec(
+      r.stdout,
+    )
+  t.truthy(hint, r.stdout)
+  // The suggested command runs as it is.
+  const words = hint![1]!.split(' ').slice(1, -1)
+  const trained = await corml([...words, join(dir, 'best.corml'), '--quiet'])
+  t.is(trained.code, 0, trained.stderr)
   // The chart: an SVG with one line per metric, and its PNG.
   const svg = readFileSync(join(dir, 'chart.svg'), 'utf8')
   t.regex(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
@@ -159,4 +165,26 @@ test('eval --sweep ranks the test part and charts accuracy and novelty against t
     /accuracy and novelty against itemDegreeNorm/,
   )
   t.true(existsSync(join(dir, 'chart.png')))
+})
+
+test('the suggested train command carries the data, filter and model options, quoted', (t) => {
+  const line = trainCommandLine(
+    'my data.csv',
+    {
+      header: false,
+      userCol: 'user id',
+      itemCol: 2,
+      minRating: 4,
+      minUserInteractions: 5,
+      preset: 'gowalla',
+      lambda: 0.7,
+      sparseApprox: false,
+    },
+    { itemDegreeNorm: 0.05 },
+  )
+  t.is(
+    line,
+    "corml train 'my data.csv' --no-header --user-col 'user id' --item-col 2 --min-rating 4 " +
+      '--min-user-interactions 5 --preset gowalla --lambda 0.7 --item-degree-norm 0.05 --no-sparse-approx -o model.corml',
+  )
 })

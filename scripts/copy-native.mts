@@ -8,7 +8,14 @@
  *
  * Run by `npm run build:ts` (through tsx) after both `tsc` builds.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -24,7 +31,11 @@ mkdirSync(to, { recursive: true })
 const copied: string[] = []
 for (const name of readdirSync(from)) {
   if (name === 'index.cjs' || name === 'index.d.cts' || name.endsWith('.node')) {
-    copyFileSync(join(from, name), join(to, name))
+    // Through a temporary file and a rename: a process still running the old binary keeps its
+    // mapping of the old file (overwriting it in place would crash that process with SIGBUS).
+    const temp = join(to, `.${name}.${process.pid}.tmp`)
+    copyFileSync(join(from, name), temp)
+    renameSync(temp, join(to, name))
     copied.push(name)
   }
 }

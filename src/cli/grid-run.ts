@@ -34,7 +34,7 @@ import type { CliIo } from './io.js'
 import { UsageError } from './io.js'
 import { METRIC_LABEL, fixed4, targetLabel, valueOf } from './metrics.js'
 import type { MetricName, Target } from './metrics.js'
-import { cormlOptions, fitModel, kebab } from './model-flags.js'
+import { NUMERIC_HYPERPARAMETERS, cormlOptions, fitModel, kebab } from './model-flags.js'
 import type { ModelFlags, NumericHyperparameter } from './model-flags.js'
 import { ProgressView, duration } from './progress.js'
 import { csv, textTable } from './table.js'
@@ -282,7 +282,7 @@ function chartAxis(axes: readonly GridAxis[]): GridAxis | undefined {
 export async function reportGrid(
   spec: GridRunSpec,
   results: readonly PointResult[],
-  options: { title: string; png: boolean; json: boolean },
+  options: { title: string; png: boolean; json: boolean; flags: DataFlags & ModelFlags },
   view: ProgressView,
   io: CliIo,
 ): Promise<PointResult | undefined> {
@@ -356,10 +356,9 @@ export async function reportGrid(
       ),
     )
     if (top) {
-      const flags = names.map((n) => `--${kebab(n)} ${top.point[n]}`).join(' ')
       io.stdout(
         `\nbest ${targetLabel(spec.target)} on ${spec.part}: ${fixed4(valueOf(top.metrics, spec.target))} at ${pointKey(top.point).replace(/,/g, ', ')}\n` +
-          `train it with: corml train ${spec.dataFile} ${flags} -o model.corml (plus your data and preset options)\n`,
+          `train it on all the data with:\n  ${trainCommandLine(spec.dataFile, options.flags, top.point)}\n`,
       )
     }
   }
@@ -401,8 +400,50 @@ export async function gridCommand(
   await reportGrid(
     spec,
     results,
-    { title: command.title, png: flags.png, json: flags.json === true },
+    { title: command.title, png: flags.png, json: flags.json === true, flags },
     view,
     io,
   )
+}
+
+/** A word of a command line, quoted for a POSIX shell when it needs to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
+}
+
+/**
+ * The `corml train` command line for a grid point: the same data and filter options, the preset,
+ * the CoRML options given, and the point's values.
+ */
+export function trainCommandLine(
+  dataFile: string,
+  flags: DataFlags & ModelFlags,
+  point: Readonly<Partial<Record<NumericHyperparameter, number>>>,
+): string {
+  const words = ['corml', 'train', dataFile]
+  const data: (keyof DataFlags)[] = [
+    'delimiter',
+    'userCol',
+    'itemCol',
+    'ratingCol',
+    'minRating',
+    'timestampCol',
+    'minUserInteractions',
+    'minItemInteractions',
+  ]
+  if (flags.header !== undefined) words.push(flags.header ? '--header' : '--no-header')
+  for (const key of data) {
+    const value = flags[key]
+    if (value !== undefined) words.push(`--${kebab(key)}`, String(value))
+  }
+  if (flags.preset !== undefined) words.push('--preset', flags.preset)
+  for (const name of Object.keys(NUMERIC_HYPERPARAMETERS) as NumericHyperparameter[]) {
+    const value = point[name] ?? flags[name]
+    if (value !== undefined) words.push(`--${kebab(name)}`, String(value))
+  }
+  if (flags.sparseApprox === false) words.push('--no-sparse-approx')
+  if (flags.admmSolver !== undefined) words.push('--admm-solver', flags.admmSolver)
+  if (flags.svdSeed !== undefined) words.push('--svd-seed', String(flags.svdSeed))
+  words.push('-o', 'model.corml')
+  return words.map(shellWord).join(' ')
 }
