@@ -39,6 +39,9 @@ test('tune runs the grid on the validation part and writes results and a chart',
   t.is(results.part, 'valid')
   t.is(results.target, 'NDCG@10')
   t.is(results.results.length, 6)
+  for (const x of results.results as { admmSolvers?: string[] }[]) {
+    t.true((x.admmSolvers?.length ?? 0) >= 1)
+  }
   const ndcg = (x: Results['results'][number]): number => x.metrics.find((m) => m.k === 10)!.ndcg
   const top = Math.max(...results.results.map(ndcg))
   t.is(results.best.metrics.find((m) => m.k === 10)!.ndcg, top)

@@ -67,6 +67,8 @@ export interface PointResult {
   readonly seconds: number
   /** Fingerprint of the training data. */
   readonly fingerprint: string
+  /** CoRML's ADMM solver per part (absent in journals written before it was recorded). */
+  readonly admmSolvers?: readonly string[]
 }
 
 const JOURNAL = 'runs.jsonl'
@@ -238,6 +240,7 @@ export async function runGrid(
         metrics: result.metrics,
         seconds: model.info.seconds,
         fingerprint: model.info.fingerprint,
+        admmSolvers: model.info.admmSolvers,
       }
       record(journal, entry)
       done.set(key, entry)
