@@ -128,6 +128,17 @@ test('an interrupted tune resumes where it stopped; other settings are refused',
   t.is(refined.code, 0, refined.stderr)
   t.regex(refined.stderr, /resuming: 6 of 9 points/)
   t.is((refined.stderr.match(/training CoRML: done/g) ?? []).length, 3)
+  // A coarser grid takes only its own points from the journal.
+  const coarse = await corml(withGrid('lambda=0.9,itemDegreeNorm=-0.1|0.1'))
+  t.is(coarse.code, 0, coarse.stderr)
+  t.regex(coarse.stderr, /resuming: 2 of 2 points already done/)
+  t.is(
+    coarse.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => /^\s*0\.9\s/.test(l)).length,
+    2,
+  )
   const other = await corml([...args, '--seed', '7'])
   t.is(other.code, 2)
   t.regex(
@@ -137,6 +148,22 @@ test('an interrupted tune resumes where it stopped; other settings are refused',
   const fresh = await corml([...withGrid('lambda=0.8'), '--fresh'])
   t.is(fresh.code, 0, fresh.stderr)
   t.is(readFileSync(journal, 'utf8').trim().split('\n').length, 1 + 1)
+})
+
+test('an output directory that cannot be made is an input error', async (t) => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'file'), 'not a directory')
+  const r = await corml([
+    'tune',
+    SAMPLE,
+    '--grid',
+    'lambda=0.8',
+    ...FAST,
+    '--output-dir',
+    join(dir, 'file', 'out'),
+  ])
+  t.is(r.code, 3)
+  t.regex(errorLine(r), /^corml tune: IO_ERROR: cannot use .*file\/out: /)
 })
 
 test('eval --sweep ranks the test part and charts accuracy and novelty against t', async (t) => {

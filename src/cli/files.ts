@@ -31,3 +31,17 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     })
   }
 }
+
+/** Runs file-system work, turning a system error (ENOENT, EACCES, …) into `IO_ERROR` naming `path`. */
+export function onFile<T>(path: string, call: () => T): T {
+  try {
+    return call()
+  } catch (error) {
+    const system =
+      error instanceof Error && typeof (error as { syscall?: unknown }).syscall === 'string'
+    if (!system) throw error
+    throw new CormlError('IO_ERROR', `cannot use ${path}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+}

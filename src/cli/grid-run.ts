@@ -27,7 +27,7 @@ import type { MetricsAtK } from '../evaluate.js'
 import { lineChart, writeChart } from './chart.js'
 import { readData, splitData } from './data.js'
 import type { DataFlags, SplitFlags } from './data.js'
-import { writeFileAtomic } from './files.js'
+import { onFile, writeFileAtomic } from './files.js'
 import { gridPoints, pointKey } from './grid.js'
 import type { GridAxis } from './grid.js'
 import type { CliIo } from './io.js'
@@ -211,10 +211,16 @@ export async function runGrid(
   view: ProgressView,
   io: CliIo,
 ): Promise<PointResult[]> {
-  mkdirSync(spec.outputDir, { recursive: true })
+  onFile(spec.outputDir, () => mkdirSync(spec.outputDir, { recursive: true }))
   const journal = join(spec.outputDir, JOURNAL)
-  const done = new Map(resume(journal, header(spec), spec.fresh).map((r) => [pointKey(r.point), r]))
   const points = gridPoints(spec.axes)
+  // Points of the journal outside this grid stay in it, unused.
+  const wanted = new Set(points.map(pointKey))
+  const done = new Map(
+    onFile(journal, () => resume(journal, header(spec), spec.fresh))
+      .filter((r) => wanted.has(pointKey(r.point)))
+      .map((r) => [pointKey(r.point), r]),
+  )
   if (done.size > 0)
     view.note(`resuming: ${done.size} of ${points.length} points already done (${journal})`)
   const started = performance.now()
@@ -242,7 +248,7 @@ export async function runGrid(
         fingerprint: model.info.fingerprint,
         admmSolvers: model.info.admmSolvers,
       }
-      record(journal, entry)
+      onFile(journal, () => record(journal, entry))
       done.set(key, entry)
       ran++
       view.note(`  ${targetLabel(spec.target)} ${fixed4(valueOf(entry.metrics, spec.target))}`)

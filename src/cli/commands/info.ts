@@ -29,8 +29,8 @@ export function infoCommand(io: CliIo): Command {
     .option('--json', 'print JSON')
   addCommonOptions(command)
   return command.action(async (file: string, flags: InfoFlags) => {
+    const model = await loadModel(file) // IO_ERROR / INVALID_MODEL_FILE first
     const bytes = statSync(file).size
-    const model = await loadModel(file)
     const info = model.info
     const users = model.userIds().length
     const items = model.itemIds().length
