@@ -120,7 +120,7 @@ test('input problems exit 3 with the file and line; --verbose adds the stack', a
   t.is(parse.code, 3)
   t.regex(
     errorLine(parse),
-    /^corml train: PARSE_ERROR: .*bad\.tsv:3: expected a item id in column 1/,
+    /^corml train: PARSE_ERROR: .*bad\.tsv:3: expected the item id in column 1, but the line has 1 fields/,
   )
   t.false(existsSync(join(dir, 'm.corml')))
   t.false(/\n\s+at /.test(parse.stderr))

@@ -342,7 +342,7 @@ fn read_rows(
                     path,
                     line,
                     format!(
-                        "expected a {what} in column {c} but the line has {} fields",
+                        "expected the {what} in column {c}, but the line has {} fields",
                         rec.len()
                     ),
                 )),
