@@ -1,11 +1,12 @@
 /**
  * Runs `corml` in-process for the CLI specs (not a spec itself), capturing its output.
  */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+import type { ExecutionContext } from 'ava'
+
 import { run } from '../src/cli/program.js'
+import { tempDir as fixtureDir } from './fixtures.js'
 
 /** What one `corml` run printed and returned. */
 export interface CliResult {
@@ -45,9 +46,11 @@ export async function corml(
   return { code, stdout, stderr }
 }
 
-/** A fresh temporary directory. */
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'corml-cli-'))
+/** A fresh temporary directory, removed when the test ends. */
+export function tempDir(t: ExecutionContext): string {
+  const dir = fixtureDir()
+  t.teardown(dir.cleanup)
+  return dir.dir
 }
 
 /** The error lines of a run: stderr lines that start with `corml`. */

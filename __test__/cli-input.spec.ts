@@ -75,7 +75,7 @@ const NAMED = ['--user-col', 'userId', '--item-col', 'movieId']
 const expected = `${users} users, ${items} items, ${ROWS.length.toLocaleString('en-US')} interactions`
 
 test('TSV with and without a header, plain and gzip', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   t.true((await dataLine([write(dir, 'a.tsv', tsv(true))])).startsWith(expected))
   t.true((await dataLine([write(dir, 'b.tsv', tsv(false))])).startsWith(expected))
   t.true((await dataLine([write(dir, 'b2.tsv', tsv(false)), '--no-header'])).startsWith(expected))
@@ -89,7 +89,7 @@ test('TSV with and without a header, plain and gzip', async (t) => {
 })
 
 test('CSV columns by name and by index, any delimiter', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const csv = write(dir, 'r.csv', csvText())
   t.true((await dataLine([csv, ...NAMED])).startsWith(expected))
   t.true(
@@ -119,13 +119,13 @@ test('CSV columns by name and by index, any delimiter', async (t) => {
 })
 
 test('RecBole .inter atomic files, by their typed header', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   t.true((await dataLine([write(dir, 'x.inter', inter())])).startsWith(expected))
   t.true((await dataLine([write(dir, 'x.inter.gz', inter(), true)])).startsWith(expected))
 })
 
 test('a rating threshold keeps the lines rated at or above it', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const csv = write(dir, 'r.csv', csvText())
   for (const min of [3, 4, 5]) {
     const kept = ROWS.filter((r) => r.rating >= min)
@@ -160,7 +160,7 @@ test('a rating threshold keeps the lines rated at or above it', async (t) => {
 })
 
 test('timestamps give a leave-last-out split: last to test, the one before to valid', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const csv = write(dir, 'r.csv', csvText())
   const data = await Dataset.fromFile(csv, {
     userColumn: 'userId',
@@ -208,7 +208,7 @@ test('timestamps give a leave-last-out split: last to test, the one before to va
 })
 
 test('dates order like numbers; a bad timestamp names its line', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const text =
     'user_id,item_id,when\n' +
     'a,x,2010-10-19T23:55:27Z\na,y,2010-10-19 23:55:28\na,z,2009-01-01\n' +
@@ -233,7 +233,7 @@ test('dates order like numbers; a bad timestamp names its line', async (t) => {
 })
 
 test('minimum-interaction filters repeat until every user and item meets them', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const path = write(dir, 'a.tsv', tsv(true))
   // Reference k-core in TypeScript.
   const core = (minUser: number, minItem: number): { u: number; i: number; n: number } => {
@@ -294,7 +294,7 @@ test('minimum-interaction filters repeat until every user and item meets them', 
 })
 
 test('reading reports progress and honours an AbortSignal', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const big = write(
     dir,
     'big.tsv',

@@ -22,7 +22,7 @@ interface Results {
 }
 
 test('tune runs the grid on the validation part and writes results and a chart', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const r = await corml([
     'tune',
     SAMPLE,
@@ -81,7 +81,7 @@ test('tune runs the grid on the validation part and writes results and a chart',
 })
 
 test('an interrupted tune resumes where it stopped; other settings are refused', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const withGrid = (grid: string): string[] => [
     'tune',
     SAMPLE,
@@ -151,7 +151,7 @@ test('an interrupted tune resumes where it stopped; other settings are refused',
 })
 
 test('an output directory that cannot be made is an input error', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   writeFileSync(join(dir, 'file'), 'not a directory')
   const r = await corml([
     'tune',
@@ -167,7 +167,7 @@ test('an output directory that cannot be made is an input error', async (t) => {
 })
 
 test('eval --sweep ranks the test part and charts accuracy and novelty against t', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const r = await corml([
     'eval',
     SAMPLE,

@@ -90,7 +90,7 @@ test('option values are checked before any work', async (t) => {
 })
 
 test('grids are parsed and checked', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const bad: [string, RegExp][] = [
     ['lambda', /must be name=start:stop:step/],
     ['alpha=0.1', /unknown hyperparameter "alpha".*lambda, dualStepLength/],
@@ -110,7 +110,7 @@ test('grids are parsed and checked', async (t) => {
 })
 
 test('input problems exit 3 with the file and line; --verbose adds the stack', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const missing = await corml(['eval', join(dir, 'none.tsv')])
   t.is(missing.code, 3)
   t.regex(errorLine(missing), /^corml eval: IO_ERROR: .*none\.tsv/)
@@ -145,7 +145,7 @@ test('input problems exit 3 with the file and line; --verbose adds the stack', a
 })
 
 test('train, info and recommend: a saved model serves users and histories', async (t) => {
-  const dir = tempDir()
+  const dir = tempDir(t)
   const file = join(dir, 'sample.corml')
   const trained = await corml([
     'train',

@@ -31,6 +31,18 @@ export interface DataFlags {
   minItemInteractions?: number
 }
 
+/** The data options that take a value, in the order a command line gives them. */
+export const DATA_VALUE_FLAGS = [
+  'delimiter',
+  'userCol',
+  'itemCol',
+  'ratingCol',
+  'minRating',
+  'timestampCol',
+  'minUserInteractions',
+  'minItemInteractions',
+] as const satisfies readonly (keyof DataFlags)[]
+
 /** The parsed split options. */
 export interface SplitFlags {
   split: 'random' | 'leave-last-out'

@@ -14,22 +14,22 @@ import { CormlError } from '../errors.js'
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const dir = dirname(path)
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
-  try {
-    mkdirSync(dir, { recursive: true })
-    const fd = openSync(temp, 'w')
+  onFile(path, () => {
     try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
+      mkdirSync(dir, { recursive: true })
+      const fd = openSync(temp, 'w')
+      try {
+        writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
+      renameSync(temp, path)
+    } catch (error) {
+      rmSync(temp, { force: true })
+      throw error
     }
-    renameSync(temp, path)
-  } catch (error) {
-    rmSync(temp, { force: true })
-    throw new CormlError('IO_ERROR', `cannot write ${path}: ${(error as Error).message}`, {
-      cause: error,
-    })
-  }
+  })
 }
 
 /** Runs file-system work, turning a system error (ENOENT, EACCES, …) into `IO_ERROR` naming `path`. */

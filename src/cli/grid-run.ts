@@ -25,7 +25,7 @@ import { CormlError, isCormlError } from '../errors.js'
 import { evaluate } from '../evaluate.js'
 import type { MetricsAtK } from '../evaluate.js'
 import { lineChart, writeChart } from './chart.js'
-import { readData, splitData } from './data.js'
+import { DATA_VALUE_FLAGS, readData, splitData } from './data.js'
 import type { DataFlags, SplitFlags } from './data.js'
 import { onFile, writeFileAtomic } from './files.js'
 import { gridPoints, pointKey } from './grid.js'
@@ -73,28 +73,15 @@ export interface PointResult {
 
 const JOURNAL = 'runs.jsonl'
 
-const DATA_KEYS = [
-  'delimiter',
-  'header',
-  'userCol',
-  'itemCol',
-  'ratingCol',
-  'minRating',
-  'timestampCol',
-  'minUserInteractions',
-  'minItemInteractions',
-  'split',
-  'ratios',
-  'seed',
-] as const
-
 /**
  * The settings that decide a grid's results: data, filter and split flags, and CoRML's options
  * except the device.
  */
 export function gridSettings(flags: DataFlags & SplitFlags & ModelFlags): Record<string, unknown> {
   const data = Object.fromEntries(
-    DATA_KEYS.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]),
+    (['header', ...DATA_VALUE_FLAGS, 'split', 'ratios', 'seed'] as const)
+      .filter((k) => flags[k] !== undefined)
+      .map((k) => [k, flags[k]]),
   )
   // The device is left out: a run started on the CPU may go on on a GPU.
   const { device: _device, ...corml } = cormlOptions(flags)
@@ -201,12 +188,13 @@ function record(path: string, result: PointResult): void {
 }
 
 /**
- * Runs every point of the grid not yet in the journal. Resolves with all results (resumed and
- * new, in grid order); Ctrl-C rejects with `ABORTED` after the finished points are saved.
+ * Runs every point of the grid not yet in the journal, calling `load` for the data only when one
+ * is left (after the journal is checked). Resolves with all results (resumed and new, in grid
+ * order); Ctrl-C rejects with `ABORTED` after the finished points are saved.
  */
 export async function runGrid(
   spec: GridRunSpec,
-  split: DatasetSplit,
+  load: () => Promise<DatasetSplit>,
   flags: ModelFlags,
   view: ProgressView,
   io: CliIo,
@@ -223,6 +211,9 @@ export async function runGrid(
   )
   if (done.size > 0)
     view.note(`resuming: ${done.size} of ${points.length} points already done (${journal})`)
+  if (done.size === points.length) return points.map((p) => done.get(pointKey(p))!)
+  // The journal is checked before the data is read, and the data is read only when needed.
+  const split = await load()
   const started = performance.now()
   let ran = 0
   try {
@@ -393,8 +384,6 @@ export async function gridCommand(
   view: ProgressView,
   io: CliIo,
 ): Promise<void> {
-  const dataset = await readData(data, flags, view, io, flags)
-  const split = splitData(dataset, flags, view)
   const spec: GridRunSpec = {
     dataFile: data,
     outputDir: command.outputDir,
@@ -405,7 +394,9 @@ export async function gridCommand(
     ks: command.ks,
     target: command.target,
   }
-  const results = await runGrid(spec, split, flags, view, io)
+  const load = async (): Promise<DatasetSplit> =>
+    splitData(await readData(data, flags, view, io, flags), flags, view)
+  const results = await runGrid(spec, load, flags, view, io)
   await reportGrid(
     spec,
     results,
@@ -430,18 +421,8 @@ export function trainCommandLine(
   point: Readonly<Partial<Record<NumericHyperparameter, number>>>,
 ): string {
   const words = ['corml', 'train', dataFile]
-  const data: (keyof DataFlags)[] = [
-    'delimiter',
-    'userCol',
-    'itemCol',
-    'ratingCol',
-    'minRating',
-    'timestampCol',
-    'minUserInteractions',
-    'minItemInteractions',
-  ]
   if (flags.header !== undefined) words.push(flags.header ? '--header' : '--no-header')
-  for (const key of data) {
+  for (const key of DATA_VALUE_FLAGS) {
     const value = flags[key]
     if (value !== undefined) words.push(`--${kebab(key)}`, String(value))
   }

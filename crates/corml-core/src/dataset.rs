@@ -84,7 +84,8 @@ pub struct Interactions {
     users: Arc<IdMap>,
     items: Arc<IdMap>,
     matrix: Csr,
-    /// For each stored interaction (aligned with the matrix's indices), its rank in time order.
+    /// For each stored interaction (aligned with the matrix's indices), its rank in time order
+    /// (distinct ranks; after a filter, not necessarily contiguous).
     sequence: Option<Vec<u32>>,
 }
 
@@ -261,7 +262,7 @@ impl Interactions {
             }
         }
         let mut pairs = Vec::new();
-        let mut times = Vec::new();
+        let mut ranks = Vec::new();
         for u in (0..self.n_users()).filter(|&u| keep_user[u]) {
             let start = self.matrix.indptr()[u];
             let row = self.matrix.row_indices(u);
@@ -273,17 +274,16 @@ impl Interactions {
                 if keep_item[i as usize] {
                     pairs.push((nu, item_new[i as usize]));
                     if let Some(seq) = &self.sequence {
-                        times.push(f64::from(seq[start + k]));
+                        ranks.push(seq[start + k]);
                     }
                 }
             }
         }
-        let (users, items) = (Arc::new(users), Arc::new(items));
-        let out = if self.sequence.is_some() {
-            Interactions::from_timed_pairs(users, items, &pairs, &times)?
-        } else {
-            Interactions::from_index_pairs(users, items, &pairs)?
-        };
+        let mut out = Interactions::from_index_pairs(Arc::new(users), Arc::new(items), &pairs)?;
+        // Users and items keep their order and each row its items, so the pairs are already in
+        // the matrix's order: the old time ranks carry over as they are.
+        debug_assert_eq!(out.nnz(), pairs.len());
+        out.sequence = self.sequence.as_ref().map(|_| ranks);
         out.ensure_not_empty()?;
         Ok(out)
     }

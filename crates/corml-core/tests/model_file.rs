@@ -1,11 +1,13 @@
 //! Model files: save → load gives the same model for every algorithm, and every kind of damaged,
 //! foreign or newer file fails with a coded error instead of a panic or a huge allocation.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use corml_core::dataset::Interactions;
 use corml_core::model::file::{FORMAT_VERSION, HEADER_LEN, MAGIC};
-use corml_core::model::{corml, ease, gfcf, CormlParams, EaseParams, Filters, GfcfParams, Model};
+use corml_core::model::{gfcf, CormlParams, EaseParams, Filters, GfcfParams, Model};
 use corml_core::progress::Control;
 use corml_core::{Device, ErrorCode};
 use rand::{RngExt, SeedableRng};
@@ -27,38 +29,16 @@ fn data(users: usize, items: usize, seed: u64) -> Interactions {
 }
 
 fn models() -> Vec<Model> {
-    let train = data(60, 40, 3);
-    let ctl = Control::default();
-    vec![
-        corml::fit(
-            &train,
-            &CormlParams {
-                eigenvectors: 6,
-                device: Device::Cpu,
-                ..Default::default()
-            },
-            &ctl,
-        )
-        .unwrap(),
-        ease::fit(
-            &train,
-            &EaseParams {
-                device: Device::Cpu,
-                ..Default::default()
-            },
-            &ctl,
-        )
-        .unwrap(),
-        gfcf::fit(
-            &train,
-            &GfcfParams {
-                eigenvectors: 6,
-                ..Default::default()
-            },
-            &ctl,
-        )
-        .unwrap(),
-    ]
+    let corml = CormlParams {
+        eigenvectors: 6,
+        device: Device::Cpu,
+        ..Default::default()
+    };
+    let ease = EaseParams {
+        device: Device::Cpu,
+        ..Default::default()
+    };
+    common::fit_all(&data(60, 40, 3), &[corml], &ease)
 }
 
 /// A fresh empty directory under the target directory.

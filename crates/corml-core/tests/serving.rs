@@ -1,11 +1,10 @@
 //! Serving: explanations add up to the scores, item scores and similar items agree with
 //! recommendation, for every algorithm.
 
+mod common;
+
 use corml_core::dataset::Interactions;
-use corml_core::model::{
-    corml, ease, gfcf, CormlParams, EaseParams, Filters, GfcfParams, Model, Who,
-};
-use corml_core::progress::Control;
+use corml_core::model::{CormlParams, EaseParams, Filters, Model, Who};
 use corml_core::{Device, ErrorCode};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -25,7 +24,6 @@ fn data() -> Interactions {
 }
 
 fn models() -> Vec<Model> {
-    let (train, ctl) = (data(), Control::default());
     let corml_params = |lambda: f32| CormlParams {
         lambda,
         eigenvectors: 6,
@@ -33,29 +31,12 @@ fn models() -> Vec<Model> {
         device: Device::Cpu,
         ..Default::default()
     };
-    vec![
-        corml::fit(&train, &corml_params(0.7), &ctl).unwrap(),
-        corml::fit(&train, &corml_params(1.0), &ctl).unwrap(),
-        ease::fit(
-            &train,
-            &EaseParams {
-                regularization: 5.0,
-                device: Device::Cpu,
-                ..Default::default()
-            },
-            &ctl,
-        )
-        .unwrap(),
-        gfcf::fit(
-            &train,
-            &GfcfParams {
-                eigenvectors: 6,
-                ..Default::default()
-            },
-            &ctl,
-        )
-        .unwrap(),
-    ]
+    let ease = EaseParams {
+        regularization: 5.0,
+        device: Device::Cpu,
+        ..Default::default()
+    };
+    common::fit_all(&data(), &[corml_params(0.7), corml_params(1.0)], &ease)
 }
 
 #[test]
