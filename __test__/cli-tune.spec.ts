@@ -166,35 +166,148 @@ test('an output directory that cannot be made is an input error', async (t) => {
   t.regex(errorLine(r), /^corml tune: IO_ERROR: cannot use .*file\/out: /)
 })
 
-test('eval --sweep ranks the test part and charts accuracy and novelty against t', async (t) => {
+test('eval --sweep chooses on the validation part, reports test beside it and charts test', async (t) => {
   const dir = tempDir(t)
+  const common = [SAMPLE, '--preset', 'gowalla', '--ks', '20']
   const r = await corml([
     'eval',
-    SAMPLE,
+    ...common,
     '--sweep',
     'itemDegreeNorm=-0.2:0.2:0.2',
-    '--preset',
-    'gowalla',
     '--output-dir',
     dir,
-    '--ks',
-    '20',
   ])
   t.is(r.code, 0, r.stderr)
-  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results
-  t.is(results.part, 'test')
+  type Metrics = { k: number; ndcg: number; novelty: number }[]
+  interface Point {
+    point: Record<string, number>
+    metrics: Metrics
+    testMetrics: Metrics
+  }
+  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
+    part: string
+    selectedOn: string
+    best: Point
+    results: Point[]
+  }
+  t.is(results.part, 'valid+test')
+  t.is(results.selectedOn, 'valid')
   t.deepEqual(
     results.results.map((x) => x.point.itemDegreeNorm),
     [-0.2, 0, 0.2],
   )
-  // Lower t recommends less popular items (the paper's Figure 2).
-  const novelty = results.results.map((x) => x.metrics[0]!.novelty)
-  t.true(novelty[0]! > novelty[2]!, String(novelty))
-  t.regex(
-    readFileSync(join(dir, 'chart.svg'), 'utf8'),
-    /accuracy and novelty against itemDegreeNorm/,
+  // The best point is the best on valid (not necessarily on test).
+  const valid = results.results.map((x) => x.metrics[0]!.ndcg)
+  const top = valid.indexOf(Math.max(...valid))
+  t.deepEqual(results.best.point, results.results[top]!.point)
+  t.deepEqual(results.best.testMetrics, results.results[top]!.testMetrics)
+  // Valid is ranked as tune ranks it (train items excluded only); test as eval ranks it.
+  const best = results.best.point.itemDegreeNorm!
+  const tuned = await corml([
+    'tune',
+    ...common,
+    '--grid',
+    `itemDegreeNorm=${best}`,
+    '--output-dir',
+    join(dir, 'tune'),
+    '--no-png',
+    '--json',
+    '-q',
+  ])
+  t.is(tuned.code, 0, tuned.stderr)
+  const tunedBest = (JSON.parse(tuned.stdout) as Results).best
+  t.deepEqual(tunedBest.metrics, results.best.metrics)
+  const evaluated = await corml(['eval', ...common, '--item-degree-norm', String(best), '--json'])
+  t.is(evaluated.code, 0, evaluated.stderr)
+  t.deepEqual(
+    (JSON.parse(evaluated.stdout) as { metrics: unknown }[])[0]!.metrics,
+    results.best.testMetrics,
   )
+  // Lower t recommends less popular items (the paper's Figure 2), on test.
+  const novelty = results.results.map((x) => x.testMetrics[0]!.novelty)
+  t.true(novelty[0]! > novelty[2]!, String(novelty))
+  // The table, the CSV and the best point show valid and test.
+  t.regex(
+    r.stdout,
+    /^itemDegreeNorm\s+valid NDCG@20\s+test NDCG@20\s+test MRR@20\s+test Recall@20\s+test Novelty@20\s+train s\n/,
+  )
+  t.regex(
+    r.stdout,
+    new RegExp(
+      `best NDCG@20 on valid: ${valid[top]!.toFixed(4)} at itemDegreeNorm=${best}\\n` +
+        `  on test: NDCG@20 ${results.best.testMetrics[0]!.ndcg.toFixed(4)}, MRR@20 0\\.\\d{4}, ` +
+        'Recall@20 0\\.\\d{4}, Novelty@20 0\\.\\d{4}\\n' +
+        `train it on all the data with:\\n  corml train \\S+ --preset gowalla --item-degree-norm ${best} -o model\\.corml\\n`,
+    ),
+  )
+  t.false(r.stdout.includes('on test:  '))
+  const csv = readFileSync(join(dir, 'results.csv'), 'utf8').split('\n')
+  t.is(
+    csv[0],
+    'itemDegreeNorm,valid NDCG@20,valid MRR@20,valid Recall@20,valid Novelty@20,' +
+      'test NDCG@20,test MRR@20,test Recall@20,test Novelty@20,train s',
+  )
+  const svg = readFileSync(join(dir, 'chart.svg'), 'utf8')
+  t.regex(svg, /accuracy and novelty against itemDegreeNorm/)
+  t.regex(svg, /test split, best point chosen on validation/)
+  t.regex(svg, /best on valid: NDCG@20 0\.\d{4} \(test 0\.\d{4}\)/)
   t.true(existsSync(join(dir, 'chart.png')))
+})
+
+test('a sweep journal from before validation choice is refused with a pointer to --fresh', async (t) => {
+  const dir = tempDir(t)
+  const args = [
+    'eval',
+    SAMPLE,
+    ...FAST,
+    '--sweep',
+    'lambda=0.7|0.8',
+    '--output-dir',
+    dir,
+    '--no-png',
+    '-q',
+  ]
+  const first = await corml(args)
+  t.is(first.code, 0, first.stderr)
+  // Resuming a finished sweep reports the same.
+  const again = await corml(args)
+  t.is(again.code, 0, again.stderr)
+  t.is(again.stdout, first.stdout)
+  // The old format: the header said part "test" and the points held test metrics only.
+  const journal = join(dir, 'runs.jsonl')
+  const [head, ...points] = readFileSync(journal, 'utf8').trim().split('\n')
+  const old = { ...(JSON.parse(head!) as Record<string, unknown>), part: 'test' }
+  const oldPoints = points.map((l) => {
+    const { testMetrics, ...rest } = JSON.parse(l) as Record<string, unknown>
+    return JSON.stringify({ ...rest, metrics: testMetrics })
+  })
+  writeFileSync(journal, `${[JSON.stringify(old), ...oldPoints].join('\n')}\n`)
+  const refused = await corml(args)
+  t.is(refused.code, 2)
+  t.regex(
+    errorLine(refused),
+    /runs\.jsonl is an older eval --sweep journal, ranked on the test part, with no validation results to choose by; use --fresh/,
+  )
+  const fresh = await corml([...args, '--fresh'])
+  t.is(fresh.code, 0, fresh.stderr)
+  t.regex(fresh.stdout, /best NDCG@20 on valid: 0\.\d{4} at lambda=0\.[78]\n {2}on test: /)
+  t.is(
+    (JSON.parse(readFileSync(journal, 'utf8').split('\n')[0]!) as { part: string }).part,
+    'valid+test',
+  )
+})
+
+test('tune and eval --sweep need a valid part to choose on', async (t) => {
+  const dir = tempDir(t)
+  for (const argv of [
+    ['tune', SAMPLE, '--grid', 'lambda=0.7|0.8'],
+    ['eval', SAMPLE, '--sweep', 'lambda=0.7|0.8'],
+  ]) {
+    const r = await corml([...argv, '--ratios', '0.8,0,0.2', '--output-dir', dir])
+    t.is(r.code, 2, r.stderr)
+    t.regex(errorLine(r), /ranked on the valid part, and it is empty: give it a share of --ratios/)
+    t.false(r.stderr.includes('training'))
+  }
 })
 
 test('the suggested train command carries the data, filter and model options, quoted', (t) => {

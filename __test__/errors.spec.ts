@@ -209,7 +209,8 @@ test('every error is recognised by isCormlError, native or not', async (t) => {
   const model = await corml
   const nativeError = t.throws(() => model.recommend('nobody'))
   t.true(isCormlError(nativeError))
-  t.false(nativeError instanceof CormlError, 'native errors are plain Errors with a code')
+  t.true(nativeError instanceof CormlError, 'native errors are CormlErrors too')
+  t.is(nativeError?.name, 'CormlError')
   const facadeError = t.throws(() => model.recommend('u0-0', { k: 0 }))
   t.true(isCormlError(facadeError))
   t.true(facadeError instanceof CormlError)

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+import { native, nativeAsync } from './errors.js'
 import { backendInfo as nativeBackendInfo } from './native/index.cjs'
 
 /**
@@ -95,5 +96,5 @@ function freeze<T>(value: T): T {
  * ```
  */
 export async function backendInfo(): Promise<BackendInfo> {
-  return freeze((await nativeBackendInfo()) as BackendInfo)
+  return freeze((await nativeAsync(native(() => nativeBackendInfo()))) as BackendInfo)
 }

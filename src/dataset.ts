@@ -4,14 +4,19 @@
  * @packageDocumentation
  */
 
+import { native, nativeAsync } from './errors.js'
 import { runLongWork } from './job.js'
 import type { LongWorkOptions } from './job.js'
 import { NativeDataset, generateSynthetic, readInteractions, readSplit } from './native/index.cjs'
 import type { NativeReadOptions, NativeSplit } from './native/index.cjs'
+import { brand, foreignCopy } from './brand.js'
 import {
+  arrayOf,
+  bag,
   integer,
   invalid,
   nonEmptyString,
+  numberList,
   optionalInteger,
   optionalNumber,
   optionsObject,
@@ -168,14 +173,14 @@ const handles = new WeakMap<Dataset, NativeDataset>()
 
 function column(value: unknown, name: string): string | number | undefined {
   if (value === undefined) return undefined
-  if (typeof value === 'string' && value.length > 0) return value
+  if (typeof value === 'string' && value.length > 0) return nonEmptyString(value, name)
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value
   throw invalid(`${name} must be a header name or a 0-based column index, not ${show(value)}`)
 }
 
-function nativeReadOptions(options: unknown): NativeReadOptions {
-  const o = optionsObject(options, 'read options', READ_OPTIONS)
-  const out: NativeReadOptions = {}
+/** The native read options of checked options `o` (an {@link optionsObject} copy). */
+function nativeReadOptions(o: Record<string, unknown>): NativeReadOptions {
+  const out = bag<NativeReadOptions>()
   const delimiter = optionalString(o.delimiter, 'delimiter')
   if (delimiter !== undefined) out.delimiter = delimiter
   if (o.header !== undefined) {
@@ -203,13 +208,10 @@ function nativeReadOptions(options: unknown): NativeReadOptions {
 }
 
 function idArray(value: unknown, name: string): string[] {
-  if (!Array.isArray(value)) {
-    throw invalid(`${name} must be an array of string or number ids, not ${show(value)}`)
-  }
-  return value.map((id: unknown, i) => {
-    if (typeof id === 'string') return id
+  return arrayOf(value, name, 'string or number ids', (id, at) => {
+    if (typeof id === 'string') return nonEmptyString(id, at)
     if (typeof id === 'number' && Number.isFinite(id)) return String(id)
-    throw invalid(`${name}[${i}] must be a string or a finite number, not ${show(id)}`)
+    throw invalid(`${at} must be a string or a finite number, not ${show(id)}`)
   })
 }
 
@@ -220,7 +222,9 @@ function idArray(value: unknown, name: string): string[] {
  */
 export function nativeDataset(value: unknown, name: string): NativeDataset {
   const handle = value instanceof Dataset ? handles.get(value) : undefined
-  if (handle === undefined) throw invalid(`${name} must be a Dataset, not ${show(value)}`)
+  if (handle === undefined) {
+    throw invalid(`${name} must be a Dataset, not ${foreignCopy(value, 'Dataset') ?? show(value)}`)
+  }
   return handle
 }
 
@@ -269,10 +273,12 @@ export class Dataset {
    */
   static async fromFile(path: string, options?: ReadOptions): Promise<Dataset> {
     const file = nonEmptyString(path, 'path')
-    const native = nativeReadOptions(options)
-    const o = options ?? {}
+    const o = optionsObject(options, 'read options', READ_OPTIONS)
+    const read = nativeReadOptions(o)
     return new Dataset(
-      await runLongWork(o, (progress, cancel) => readInteractions(file, native, progress, cancel)),
+      await runLongWork(o, (progress, cancel) =>
+        native(() => readInteractions(file, read, progress, cancel)),
+      ),
     )
   }
 
@@ -290,16 +296,13 @@ export class Dataset {
    */
   static async synthetic(options: SyntheticOptions): Promise<Dataset> {
     const o = optionsObject(options, 'synthetic options', ['shape', 'scale', 'seed'])
-    const shape = nonEmptyString(o.shape, 'shape')
+    const spec = bag<{ shape: string; scale?: number; seed?: number }>()
+    spec.shape = nonEmptyString(o.shape, 'shape')
     const scale = optionalNumber(o.scale, 'scale')
+    if (scale !== undefined) spec.scale = scale
     const seed = optionalInteger(o.seed, 'seed', 0)
-    return new Dataset(
-      await generateSynthetic({
-        shape,
-        ...(scale === undefined ? {} : { scale }),
-        ...(seed === undefined ? {} : { seed }),
-      }),
-    )
+    if (seed !== undefined) spec.seed = seed
+    return new Dataset(await nativeAsync(native(() => generateSynthetic(spec))))
   }
 
   /**
@@ -320,11 +323,11 @@ export class Dataset {
       nonEmptyString(f[k], `files.${k}`),
     )
     const [train, valid, test] = paths as [string, string, string]
-    const native = nativeReadOptions(options)
-    const o = options ?? {}
+    const o = optionsObject(options, 'read options', READ_OPTIONS)
+    const read = nativeReadOptions(o)
     return Dataset.splitOf(
       await runLongWork(o, (progress, cancel) =>
-        readSplit(train, valid, test, native, progress, cancel),
+        native(() => readSplit(train, valid, test, read, progress, cancel)),
       ),
     )
   }
@@ -348,22 +351,22 @@ export class Dataset {
     if (u.length !== i.length) {
       throw invalid(`users and items differ in length (${u.length} and ${i.length})`)
     }
-    return new Dataset(NativeDataset.fromPairs(u, i))
+    return new Dataset(native(() => NativeDataset.fromPairs(u, i)))
   }
 
   /** Number of users in the id space (of the whole split, for a part of a split). */
   get numUsers(): number {
-    return nativeDataset(this, 'this').numUsers
+    return native(() => nativeDataset(this, 'this').numUsers)
   }
 
   /** Number of items in the id space (of the whole split, for a part of a split). */
   get numItems(): number {
-    return nativeDataset(this, 'this').numItems
+    return native(() => nativeDataset(this, 'this').numItems)
   }
 
   /** Number of distinct (user, item) interactions. */
   get numInteractions(): number {
-    return nativeDataset(this, 'this').numInteractions
+    return native(() => nativeDataset(this, 'this').numInteractions)
   }
 
   /**
@@ -375,7 +378,7 @@ export class Dataset {
    * ```
    */
   userIds(): string[] {
-    return nativeDataset(this, 'this').userIds()
+    return native(() => nativeDataset(this, 'this').userIds())
   }
 
   /**
@@ -387,7 +390,7 @@ export class Dataset {
    * ```
    */
   itemIds(): string[] {
-    return nativeDataset(this, 'this').itemIds()
+    return native(() => nativeDataset(this, 'this').itemIds())
   }
 
   /**
@@ -400,12 +403,14 @@ export class Dataset {
    * ```
    */
   sharesIdSpace(other: Dataset): boolean {
-    return nativeDataset(this, 'this').sharesIdSpace(nativeDataset(other, 'other'))
+    const mine = nativeDataset(this, 'this')
+    const theirs = nativeDataset(other, 'other')
+    return native(() => mine.sharesIdSpace(theirs))
   }
 
   /** Whether the interactions know their time order (read with `timestampColumn`). */
   get hasTimestamps(): boolean {
-    return nativeDataset(this, 'this').hasTimestamps
+    return native(() => nativeDataset(this, 'this').hasTimestamps)
   }
 
   /**
@@ -426,7 +431,8 @@ export class Dataset {
     ])
     const minUser = optionalInteger(o.minUserInteractions, 'minUserInteractions', 0) ?? 0
     const minItem = optionalInteger(o.minItemInteractions, 'minItemInteractions', 0) ?? 0
-    return new Dataset(nativeDataset(this, 'this').filter(minUser, minItem))
+    const data = nativeDataset(this, 'this')
+    return new Dataset(native(() => data.filter(minUser, minItem)))
   }
 
   /**
@@ -439,7 +445,9 @@ export class Dataset {
    * ```
    */
   topItems(n: number): Dataset {
-    return new Dataset(nativeDataset(this, 'this').topItems(integer(n, 'n', 1)))
+    const data = nativeDataset(this, 'this')
+    const count = integer(n, 'n', 1)
+    return new Dataset(native(() => data.topItems(count)))
   }
 
   /**
@@ -459,24 +467,22 @@ export class Dataset {
       if (o.ratios !== undefined || o.seed !== undefined) {
         throw invalid("the 'leave-last-out' split takes no ratios or seed")
       }
-      return Dataset.splitOf(nativeDataset(this, 'this').splitLeaveLastOut())
+      const data = nativeDataset(this, 'this')
+      return Dataset.splitOf(native(() => data.splitLeaveLastOut()))
     }
     if (o.strategy !== undefined && o.strategy !== 'random') {
       throw invalid(`strategy must be 'random' or 'leave-last-out', not ${show(o.strategy)}`)
     }
     let ratios: number[] = [0.6, 0.2, 0.2]
     if (o.ratios !== undefined) {
-      const r: unknown = o.ratios
-      if (
-        !Array.isArray(r) ||
-        r.length !== 3 ||
-        !r.every((x: unknown) => typeof x === 'number' && Number.isFinite(x))
-      ) {
-        throw invalid(`ratios must be an array of three finite numbers, not ${show(r)}`)
+      ratios = numberList(o.ratios, 'ratios')
+      if (ratios.length !== 3) {
+        throw invalid(`ratios must hold three numbers (train, valid, test), not ${ratios.length}`)
       }
-      ratios = r as number[]
     }
     const seed = o.seed === undefined ? 2026 : integer(o.seed, 'seed', 0)
-    return Dataset.splitOf(nativeDataset(this, 'this').split(ratios, seed))
+    const data = nativeDataset(this, 'this')
+    return Dataset.splitOf(native(() => data.split(ratios, seed)))
   }
 }
+brand(Dataset.prototype, 'Dataset')

@@ -71,17 +71,16 @@ const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
 ])
 
 /**
- * An error raised by the TypeScript layer (argument checks, aborts before the work starts).
- *
- * Errors from the native layer are plain `Error`s with the same kind of `code`; match on
- * `code` (or use {@link isCormlError}), not on the class.
+ * Every error corml-native throws or rejects with, from the TypeScript layer (argument checks,
+ * aborts before the work starts) or from the native core: match on `code` (or use
+ * {@link isCormlError}, which also recognises errors of another copy of the package).
  *
  * @example
  * ```ts
  * try {
  *   model.recommend('user-42', { k: 0 })
  * } catch (e) {
- *   if (isCormlError(e) && e.code === 'INVALID_ARGUMENT') console.error(e.message)
+ *   if (e instanceof CormlError && e.code === 'INVALID_ARGUMENT') console.error(e.message)
  * }
  * ```
  */
@@ -96,8 +95,61 @@ export class CormlError extends Error {
    */
   constructor(code: CormlErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
-    this.name = 'CormlError'
     this.code = code
+  }
+}
+// On the prototype, so that native errors given this prototype (see `coded`) are named too.
+Object.defineProperty(CormlError.prototype, 'name', {
+  value: 'CormlError',
+  writable: true,
+  configurable: true,
+})
+
+/**
+ * The error codes, in the order of the README's table; the native core's list is checked
+ * against it by a test.
+ *
+ * @internal
+ */
+export const ERROR_CODES: readonly CormlErrorCode[] = [...CODES] as CormlErrorCode[]
+
+/**
+ * `error` as a {@link CormlError} when it carries one of our codes (errors of the native layer
+ * are plain `Error`s: they get the class's prototype, keeping their message and stack);
+ * anything else unchanged.
+ *
+ * @internal
+ */
+export function coded(error: unknown): unknown {
+  if (error instanceof Error && !(error instanceof CormlError) && isCormlError(error)) {
+    Object.setPrototypeOf(error, CormlError.prototype)
+  }
+  return error
+}
+
+/**
+ * Runs a native call, turning the errors it throws into {@link CormlError}s.
+ *
+ * @internal
+ */
+export function native<T>(call: () => T): T {
+  try {
+    return call()
+  } catch (error) {
+    throw coded(error)
+  }
+}
+
+/**
+ * Awaits a native promise, turning its rejection into a {@link CormlError}.
+ *
+ * @internal
+ */
+export async function nativeAsync<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise
+  } catch (error) {
+    throw coded(error)
   }
 }
 

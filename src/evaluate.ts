@@ -11,7 +11,8 @@ import type { LongWorkOptions } from './job.js'
 import { evaluate as nativeEvaluate } from './native/index.cjs'
 import { nativeModel } from './recommender.js'
 import type { Recommender } from './recommender.js'
-import { integer, invalid, optionsObject, show } from './validate.js'
+import { native } from './errors.js'
+import { arrayOf, integer, invalid, optionsObject, own, show } from './validate.js'
 
 /**
  * Options of {@link evaluate}.
@@ -93,17 +94,17 @@ export async function evaluate(
   if (typeof data !== 'object' || data === null) {
     throw invalid(`data must be an object { valid, test }, not ${show(data)}`)
   }
-  const valid = data.valid === undefined ? undefined : nativeDataset(data.valid, 'data.valid')
-  const test = nativeDataset(data.test, 'data.test')
+  // Own properties only: `{ test }` must not pick up a `valid` from a polluted prototype.
+  const validPart = own(data, 'valid')
+  const valid = validPart === undefined ? undefined : nativeDataset(validPart, 'data.valid')
+  const test = nativeDataset(own(data, 'test'), 'data.test')
   const o = optionsObject(options, 'evaluate options', ['ks', 'onProgress', 'signal'])
   let ks: number[] = [5, 10, 20]
   if (o.ks !== undefined) {
-    if (!Array.isArray(o.ks) || o.ks.length === 0) {
-      throw invalid(`ks must be a non-empty array of integers ≥ 1, not ${show(o.ks)}`)
-    }
-    ks = o.ks.map((k: unknown, i) => integer(k, `ks[${i}]`, 1))
+    ks = arrayOf(o.ks, 'ks', 'integers ≥ 1', (k, name) => integer(k, name, 1))
+    if (ks.length === 0) throw invalid('ks must be a non-empty array of integers ≥ 1, not []')
   }
   return runLongWork(o, (progress, cancel) =>
-    nativeEvaluate(handle, valid, test, ks, progress, cancel),
+    native(() => nativeEvaluate(handle, valid, test, ks, progress, cancel)),
   )
 }

@@ -33,6 +33,9 @@ export function bindingVersion(): string {
   return nativeBindingVersion()
 }
 
+export { HYPERPARAMETERS } from './hyperparameters.js'
+export type { Hyperparameter } from './hyperparameters.js'
+
 export { backendInfo } from './backend.js'
 export type { BackendInfo, CudaDevice, CudaLibrary } from './backend.js'
 export { CormlError, isCormlError } from './errors.js'
@@ -57,6 +60,7 @@ export type {
   ModelInfo,
   Recommendation,
   RecommendOptions,
+  SaveOptions,
   SimilarOptions,
 } from './recommender.js'
 export { CoRML, EASE, GFCF, loadModel, modelFromBuffer } from './models.js'

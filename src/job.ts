@@ -7,7 +7,7 @@
 
 import { setImmediate } from 'node:timers'
 
-import { CormlError } from './errors.js'
+import { CormlError, coded } from './errors.js'
 import { CancelToken } from './native/index.cjs'
 import type { ProgressReport } from './native/index.cjs'
 import { optionalFunction, optionalSignal } from './validate.js'
@@ -56,7 +56,9 @@ export interface Progress {
 export interface LongWorkOptions {
   /**
    * Called with each progress report, on the main thread, never after the promise settles.
-   * If it throws, the work is cancelled and the promise rejects with what it threw.
+   * If it throws, or returns a promise that rejects before the work ends, the work is cancelled
+   * and the promise rejects with that error (a rejection after the work ended is ignored, never
+   * left unhandled).
    */
   onProgress?: (progress: Progress) => void
   /**
@@ -64,6 +66,15 @@ export interface LongWorkOptions {
    * already aborted, else within one step of the work, e.g. one ADMM iteration).
    */
   signal?: AbortSignal
+}
+
+/** Whether `value` is a promise (or any thenable) whose rejection must be handled. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
 }
 
 /** Lets progress reports queued by the worker before it finished reach JavaScript. */
@@ -101,15 +112,20 @@ export async function runLongWork<T>(
   let settled = false
   let aborted = false
   let thrown: { error: unknown } | undefined
+  const fail = (error: unknown) => {
+    if (settled || thrown !== undefined) return
+    thrown = { error }
+    cancel.cancel()
+  }
   const progress =
     onProgress &&
     ((report: ProgressReport) => {
       if (settled || thrown !== undefined) return
       try {
-        onProgress(Object.freeze({ ...report }))
+        const returned: unknown = onProgress(Object.freeze({ ...report }))
+        if (isThenable(returned)) returned.then(undefined, fail)
       } catch (error) {
-        thrown = { error }
-        cancel.cancel()
+        fail(error)
       }
     })
   const onAbort = () => {
@@ -130,7 +146,7 @@ export async function runLongWork<T>(
     return result
   } catch (error) {
     if (thrown !== undefined) throw thrown.error
-    throw error
+    throw coded(error)
   } finally {
     settled = true
     signal?.removeEventListener('abort', onAbort)

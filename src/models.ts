@@ -6,15 +6,21 @@
 
 import { nativeDataset } from './dataset.js'
 import type { Dataset } from './dataset.js'
+import { native, nativeAsync } from './errors.js'
+import { HYPERPARAMETERS, inRange } from './hyperparameters.js'
 import { runLongWork } from './job.js'
 import type { LongWorkOptions } from './job.js'
 import { NativeModel, fitCorml, fitEase, fitGfcf } from './native/index.cjs'
-import type { CormlOptions as NativeCormlOptions } from './native/index.cjs'
+import type {
+  CormlOptions as NativeCormlOptions,
+  EaseOptions as NativeEaseOptions,
+  GfcfOptions as NativeGfcfOptions,
+} from './native/index.cjs'
 import { Recommender } from './recommender.js'
 import {
+  bag,
   invalid,
   nonEmptyString,
-  optionalBoolean,
   optionalInteger,
   optionalNumber,
   optionalString,
@@ -174,53 +180,43 @@ export interface GfcfOptions extends LongWorkOptions {
 
 const LONG_WORK = ['onProgress', 'signal'] as const
 const DEVICE = ['device', 'memoryBudget'] as const
-const CORML_REAL = [
-  'lambda',
-  'dualStepLength',
-  'l2Regularization',
-  'itemDegreeNorm',
-  'globalScaling',
-  'userScaling',
-  'partitionRatio',
-] as const
-const CORML_INTEGER = ['eigenvectors', 'admmIterations', 'seed'] as const
 const CORML_OPTIONS = [
-  ...CORML_REAL,
-  ...CORML_INTEGER,
-  'sparseApprox',
+  ...HYPERPARAMETERS.map((h) => h.name),
   'precision',
   'admmSolver',
   ...DEVICE,
   ...LONG_WORK,
 ]
 
-function deviceOptions(o: Record<string, unknown>): { device?: string; memoryBudget?: number } {
-  const out: { device?: string; memoryBudget?: number } = {}
+function deviceOptions(
+  o: Record<string, unknown>,
+  out: { device?: string; memoryBudget?: number },
+) {
   const device = optionalString(o.device, 'device')
   if (device !== undefined) out.device = device
   const memoryBudget = optionalNumber(o.memoryBudget, 'memoryBudget')
   if (memoryBudget !== undefined) out.memoryBudget = memoryBudget
-  return out
 }
 
+/** The native options of checked CoRML options: every hyperparameter by its kind and range. */
 function cormlOptions(o: Record<string, unknown>): NativeCormlOptions {
-  const out: Record<string, number | boolean | string> = {}
-  for (const key of CORML_REAL) {
-    const v = optionalNumber(o[key], key)
-    if (v !== undefined) out[key] = v
+  const out = bag<Record<string, unknown>>()
+  for (const h of HYPERPARAMETERS) {
+    const value = o[h.name]
+    if (value === undefined) continue
+    if (!inRange(h, value)) {
+      const kind = h.kind === 'boolean' ? 'a boolean' : `a number ${h.range}`
+      throw invalid(`${h.name} must be ${kind}, not ${show(value)}`)
+    }
+    out[h.name] = value
   }
-  // Integers are checked natively too; checking here gives the same code for `'5'` and `5.5`.
-  for (const key of CORML_INTEGER) {
-    const v = optionalInteger(o[key], key, 0)
-    if (v !== undefined) out[key] = v
-  }
-  const sparseApprox = optionalBoolean(o.sparseApprox, 'sparseApprox')
-  if (sparseApprox !== undefined) out.sparseApprox = sparseApprox
   const precision = optionalString(o.precision, 'precision')
   if (precision !== undefined) out.precision = precision
   const admmSolver = optionalString(o.admmSolver, 'admmSolver')
   if (admmSolver !== undefined) out.admmSolver = admmSolver
-  return { ...(out as NativeCormlOptions), ...deviceOptions(o) }
+  const native = out as NativeCormlOptions
+  deviceOptions(o, native)
+  return native
 }
 
 let fallbackWarned = false
@@ -229,15 +225,15 @@ let fallbackWarned = false
  * Emits, once per process, why device `'auto'` ran on the CPU on a machine with an NVIDIA driver
  * (a machine without one is an ordinary CPU machine and gets no warning).
  */
-function warnOnDeviceFallback(native: NativeModel): NativeModel {
-  const reason = native.info().deviceFallback
+function warnOnDeviceFallback(model: NativeModel): NativeModel {
+  const reason = native(() => model.info()).deviceFallback
   if (!fallbackWarned && typeof reason === 'string') {
     fallbackWarned = true
     process.emitWarning(`corml-native: device 'auto' is running on the CPU: ${reason}`, {
       code: 'CORML_CUDA_FALLBACK',
     })
   }
-  return native
+  return model
 }
 
 /**
@@ -316,7 +312,8 @@ export class CoRML extends Recommender {
     const data = nativeDataset(train, 'train')
     const params = cormlOptions(o)
     return runLongWork(o, async (progress, cancel) => {
-      return new CoRML(warnOnDeviceFallback(await fitCorml(data, params, progress, cancel)))
+      const model = await nativeAsync(native(() => fitCorml(data, params, progress, cancel)))
+      return new CoRML(warnOnDeviceFallback(model))
     })
   }
 }
@@ -380,13 +377,13 @@ export class EASE extends Recommender {
   static async fit(train: Dataset, options?: EaseOptions): Promise<EASE> {
     const o = optionsObject(options, 'EASE options', ['regularization', ...DEVICE, ...LONG_WORK])
     const data = nativeDataset(train, 'train')
+    const params = bag<NativeEaseOptions>()
     const regularization = optionalNumber(o.regularization, 'regularization')
-    const params = {
-      ...(regularization === undefined ? {} : { regularization }),
-      ...deviceOptions(o),
-    }
+    if (regularization !== undefined) params.regularization = regularization
+    deviceOptions(o, params)
     return runLongWork(o, async (progress, cancel) => {
-      return new EASE(warnOnDeviceFallback(await fitEase(data, params, progress, cancel)))
+      const model = await nativeAsync(native(() => fitEase(data, params, progress, cancel)))
+      return new EASE(warnOnDeviceFallback(model))
     })
   }
 }
@@ -456,16 +453,15 @@ export class GFCF extends Recommender {
       ...LONG_WORK,
     ])
     const data = nativeDataset(train, 'train')
+    const params = bag<NativeGfcfOptions>()
     const alpha = optionalNumber(o.alpha, 'alpha')
+    if (alpha !== undefined) params.alpha = alpha
     const eigenvectors = optionalInteger(o.eigenvectors, 'eigenvectors', 0)
+    if (eigenvectors !== undefined) params.eigenvectors = eigenvectors
     const seed = optionalInteger(o.seed, 'seed', 0)
-    const params = {
-      ...(alpha === undefined ? {} : { alpha }),
-      ...(eigenvectors === undefined ? {} : { eigenvectors }),
-      ...(seed === undefined ? {} : { seed }),
-    }
+    if (seed !== undefined) params.seed = seed
     return runLongWork(o, async (progress, cancel) => {
-      return new GFCF(await fitGfcf(data, params, progress, cancel))
+      return new GFCF(await nativeAsync(native(() => fitGfcf(data, params, progress, cancel))))
     })
   }
 }
@@ -473,14 +469,14 @@ export class GFCF extends Recommender {
 /** A model of any of the three algorithms. */
 export type AnyModel = CoRML | EASE | GFCF
 
-function wrap(native: NativeModel): AnyModel {
-  switch (native.algorithm) {
+function wrap(model: NativeModel): AnyModel {
+  switch (native(() => model.algorithm)) {
     case 'corml':
-      return CoRML[WRAP](native)
+      return CoRML[WRAP](model)
     case 'ease':
-      return EASE[WRAP](native)
+      return EASE[WRAP](model)
     default:
-      return GFCF[WRAP](native)
+      return GFCF[WRAP](model)
   }
 }
 
@@ -509,7 +505,8 @@ function only<T extends AnyModel>(model: AnyModel, type: { name: string; prototy
  * ```
  */
 export async function loadModel(path: string): Promise<AnyModel> {
-  return wrap(await NativeModel.load(nonEmptyString(path, 'path')))
+  const file = nonEmptyString(path, 'path')
+  return wrap(await nativeAsync(native(() => NativeModel.load(file))))
 }
 
 /**
@@ -526,8 +523,33 @@ export async function modelFromBuffer(bytes: Uint8Array): Promise<AnyModel> {
   if (!(bytes instanceof Uint8Array)) {
     throw invalid(`bytes must be a Buffer or Uint8Array, not ${show(bytes)}`)
   }
-  const buffer = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return wrap(await NativeModel.fromBuffer(buffer))
+  const store: ArrayBufferLike = bytes.buffer
+  if (isDetached(store)) {
+    throw invalid(
+      'bytes are a view of a detached ArrayBuffer (transferred to a worker or structuredClone): ' +
+        'pass the bytes before transferring them, or a copy',
+    )
+  }
+  // Memory another thread may write while the binding copies it: copy it here first, at once.
+  // Other views are read in place (the binding copies them).
+  const buffer =
+    typeof SharedArrayBuffer === 'function' && store instanceof SharedArrayBuffer
+      ? Buffer.from(bytes)
+      : Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(store, bytes.byteOffset, bytes.byteLength)
+  return wrap(await nativeAsync(native(() => NativeModel.fromBuffer(buffer))))
+}
+
+/** Whether `store` was detached (transferred): it can no longer be viewed. */
+function isDetached(store: ArrayBufferLike): boolean {
+  const detached = (store as { detached?: unknown }).detached
+  if (typeof detached === 'boolean') return detached
+  if (store.byteLength !== 0) return false
+  try {
+    new Uint8Array(store)
+    return false
+  } catch {
+    return true
+  }
 }

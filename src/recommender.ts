@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 
+import { brand, foreignCopy } from './brand.js'
+import { native, nativeAsync } from './errors.js'
 import type { NativeModel } from './native/index.cjs'
 import {
   idList,
@@ -12,6 +14,7 @@ import {
   nonEmptyString,
   optionalBoolean,
   optionalIdList,
+  optionalInteger,
   optionsObject,
   show,
 } from './validate.js'
@@ -138,6 +141,9 @@ export class BatchRecommendations implements Iterable<Recommendation[]> {
   /** Number of rows: one per requested user, in order. */
   readonly length: number
 
+  /** Set by the constructor only: tells a real batch from an object borrowing its methods. */
+  readonly #batch = true
+
   /** @internal */
   constructor(
     /** Entries per row (the requested `k`, at most the number of items). */
@@ -161,6 +167,9 @@ export class BatchRecommendations implements Iterable<Recommendation[]> {
    * ```
    */
   at(r: number): Recommendation[] {
+    if (!BatchRecommendations.#isBatch(this)) {
+      throw invalid(`this must be a BatchRecommendations, not ${show(this)}`)
+    }
     const row = integer(r, 'row', 0)
     if (row >= this.length) throw invalid(`row ${row} is out of range (${this.length} rows)`)
     const out: Recommendation[] = []
@@ -181,11 +190,26 @@ export class BatchRecommendations implements Iterable<Recommendation[]> {
    * ```
    */
   toArray(): Recommendation[][] {
-    return Array.from(this)
+    if (!BatchRecommendations.#isBatch(this)) {
+      throw invalid(`this must be a BatchRecommendations, not ${show(this)}`)
+    }
+    return Array.from(this.#rows())
   }
 
-  *[Symbol.iterator](): Iterator<Recommendation[]> {
+  /** The rows as lists, in order (see {@link BatchRecommendations.at}). */
+  [Symbol.iterator](): Iterator<Recommendation[]> {
+    if (!BatchRecommendations.#isBatch(this)) {
+      throw invalid(`this must be a BatchRecommendations, not ${show(this)}`)
+    }
+    return this.#rows()
+  }
+
+  *#rows(): Generator<Recommendation[]> {
     for (let r = 0; r < this.length; r++) yield this.at(r)
+  }
+
+  static #isBatch(value: unknown): value is BatchRecommendations {
+    return typeof value === 'object' && value !== null && #batch in value
   }
 }
 
@@ -272,9 +296,27 @@ export interface ModelInfo {
  */
 export type Algorithm = 'corml' | 'ease' | 'gfcf'
 
+/**
+ * Options of {@link Recommender.save}.
+ *
+ * @example
+ * ```ts
+ * await model.save('models/private.corml', { mode: 0o600 }) // readable by the owner only
+ * ```
+ */
+export interface SaveOptions {
+  /**
+   * Unix permission bits of the file, an integer in `[0, 0o777]`, masked by the process umask.
+   * Default `0o666`, which the usual umask `022` makes `0o644`: readable by every user, as files
+   * programs create usually are. Ignored on Windows.
+   */
+  mode?: number
+}
+
 const RECOMMEND_OPTIONS = ['k', 'filterSeen', 'exclude', 'include'] as const
 const handles = new WeakMap<Recommender, NativeModel>()
 const itemIdCache = new WeakMap<Recommender, readonly string[]>()
+const infoCache = new WeakMap<Recommender, ModelInfo>()
 
 interface CheckedOptions {
   k: number
@@ -308,7 +350,11 @@ function deepFreeze<T>(value: T): T {
  */
 export function nativeModel(value: unknown, name: string): NativeModel {
   const handle = value instanceof Recommender ? handles.get(value) : undefined
-  if (handle === undefined) throw invalid(`${name} must be a trained model, not ${show(value)}`)
+  if (handle === undefined) {
+    throw invalid(
+      `${name} must be a trained model, not ${foreignCopy(value, 'model') ?? show(value)}`,
+    )
+  }
   return handle
 }
 
@@ -328,8 +374,6 @@ export function nativeModel(value: unknown, name: string): NativeModel {
  * ```
  */
 export abstract class Recommender {
-  #info: ModelInfo | undefined
-
   /** @internal */
   protected constructor(native: NativeModel) {
     handles.set(this, native)
@@ -337,18 +381,22 @@ export abstract class Recommender {
 
   /** Number of users the model was trained on (its id space). */
   get numUsers(): number {
-    return nativeModel(this, 'this').numUsers
+    const model = nativeModel(this, 'this')
+    return native(() => model.numUsers)
   }
 
   /** Number of items the model can recommend (its id space). */
   get numItems(): number {
-    return nativeModel(this, 'this').numItems
+    const model = nativeModel(this, 'this')
+    return native(() => model.numItems)
   }
 
   /** Training statistics (frozen). */
   get info(): ModelInfo {
-    if (this.#info === undefined) {
-      const { settings, ...rest } = nativeModel(this, 'this').info()
+    const model = nativeModel(this, 'this')
+    let info = infoCache.get(this)
+    if (info === undefined) {
+      const { settings, ...rest } = native(() => model.info())
       const typed: Record<string, number | boolean | string> = {}
       for (const { name, value } of settings) {
         const number = Number(value)
@@ -359,15 +407,19 @@ export abstract class Recommender {
               ? number
               : value
       }
-      this.#info = deepFreeze({ ...rest, settings: typed } as ModelInfo)
+      info = deepFreeze({ ...rest, settings: typed } as ModelInfo)
+      infoCache.set(this, info)
     }
-    return this.#info
+    return info
   }
 
   /**
    * Writes the model to one binary file at `path`, off the main thread. The file is written
    * under a temporary name in the same directory and renamed when complete, so a crash or a
-   * full disk never leaves a half-written model at `path`. Rejects with `IO_ERROR`.
+   * full disk never leaves a half-written model at `path`; a temporary file left by a save that
+   * was killed is removed by the next save to the same path. The file's permissions follow the
+   * umask (`0o644` under the usual `022`) unless `options.mode` restricts them. Rejects with
+   * `IO_ERROR`.
    *
    * @example
    * ```ts
@@ -375,9 +427,15 @@ export abstract class Recommender {
    * const again = await loadModel('models/gowalla.corml')
    * ```
    */
-  async save(path: string): Promise<void> {
+  async save(path: string, options?: SaveOptions): Promise<void> {
     const file = nonEmptyString(path, 'path')
-    await nativeModel(this, 'this').save(file)
+    const o = optionsObject(options, 'save options', ['mode'])
+    const mode = optionalInteger(o.mode, 'mode', 0)
+    if (mode !== undefined && mode > 0o777) {
+      throw invalid(`mode must be permission bits in [0, 0o777] (e.g. 0o600), not ${mode}`)
+    }
+    const model = nativeModel(this, 'this')
+    await nativeAsync(native(() => model.save(file, mode)))
   }
 
   /**
@@ -391,7 +449,8 @@ export abstract class Recommender {
    * ```
    */
   async toBuffer(): Promise<Buffer> {
-    return nativeModel(this, 'this').toBuffer()
+    const model = nativeModel(this, 'this')
+    return nativeAsync(native(() => model.toBuffer()))
   }
 
   /**
@@ -407,7 +466,8 @@ export abstract class Recommender {
   recommend(userId: string, options?: RecommendOptions): Recommendation[] {
     const user = nonEmptyString(userId, 'userId')
     const o = recommendOptions(options)
-    return nativeModel(this, 'this').recommend(user, o.k, o.filterSeen, o.exclude, o.include)
+    const model = nativeModel(this, 'this')
+    return native(() => model.recommend(user, o.k, o.filterSeen, o.exclude, o.include))
   }
 
   /**
@@ -427,8 +487,10 @@ export abstract class Recommender {
   ): Promise<BatchRecommendations> {
     const users = idList(userIds, 'userIds')
     const o = recommendOptions(options)
-    const native = nativeModel(this, 'this')
-    const batch = await native.recommendBatch(users, o.k, o.filterSeen, o.exclude, o.include)
+    const model = nativeModel(this, 'this')
+    const batch = await nativeAsync(
+      native(() => model.recommendBatch(users, o.k, o.filterSeen, o.exclude, o.include)),
+    )
     return new BatchRecommendations(batch.k, batch.items, batch.scores, this.itemIds())
   }
 
@@ -442,9 +504,10 @@ export abstract class Recommender {
    * ```
    */
   itemIds(): readonly string[] {
+    const model = nativeModel(this, 'this')
     const cached = itemIdCache.get(this)
     if (cached !== undefined) return cached
-    const ids: readonly string[] = Object.freeze(nativeModel(this, 'this').itemIds())
+    const ids: readonly string[] = Object.freeze(native(() => model.itemIds()))
     itemIdCache.set(this, ids)
     return ids
   }
@@ -458,7 +521,8 @@ export abstract class Recommender {
    * ```
    */
   userIds(): string[] {
-    return nativeModel(this, 'this').userIds()
+    const model = nativeModel(this, 'this')
+    return native(() => model.userIds())
   }
 
   /**
@@ -473,7 +537,8 @@ export abstract class Recommender {
   score(userId: string, itemIds: readonly string[]): number[] {
     const user = nonEmptyString(userId, 'userId')
     const items = idList(itemIds, 'itemIds')
-    return nativeModel(this, 'this').score(user, items)
+    const model = nativeModel(this, 'this')
+    return native(() => model.score(user, items))
   }
 
   /**
@@ -489,12 +554,10 @@ export abstract class Recommender {
     const item = nonEmptyString(itemId, 'itemId')
     const o = optionsObject(options, 'similarItems options', ['k', 'exclude', 'include'])
     const k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
-    return nativeModel(this, 'this').similarItems(
-      item,
-      k,
-      optionalIdList(o.exclude, 'exclude'),
-      optionalIdList(o.include, 'include'),
-    )
+    const exclude = optionalIdList(o.exclude, 'exclude')
+    const include = optionalIdList(o.include, 'include')
+    const model = nativeModel(this, 'this')
+    return native(() => model.similarItems(item, k, exclude, include))
   }
 
   /**
@@ -512,9 +575,13 @@ export abstract class Recommender {
     const item = nonEmptyString(itemId, 'itemId')
     const o = optionsObject(options, 'explain options', ['k'])
     const k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
-    const native = nativeModel(this, 'this')
-    if (Array.isArray(user)) return native.explainHistory(idList(user, 'history'), item, k)
-    return native.explainUser(nonEmptyString(user, 'user'), item, k)
+    const model = nativeModel(this, 'this')
+    if (Array.isArray(user)) {
+      const history = idList(user, 'history')
+      return native(() => model.explainHistory(history, item, k))
+    }
+    const id = nonEmptyString(user, 'user')
+    return native(() => model.explainUser(id, item, k))
   }
 
   /**
@@ -535,12 +602,8 @@ export abstract class Recommender {
   ): HistoryRecommendations {
     const history = idList(itemIds, 'itemIds')
     const o = recommendOptions(options)
-    return nativeModel(this, 'this').recommendForHistory(
-      history,
-      o.k,
-      o.filterSeen,
-      o.exclude,
-      o.include,
-    )
+    const model = nativeModel(this, 'this')
+    return native(() => model.recommendForHistory(history, o.k, o.filterSeen, o.exclude, o.include))
   }
 }
+brand(Recommender.prototype, 'model')

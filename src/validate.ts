@@ -28,13 +28,19 @@ export function show(value: unknown): string {
   return String(value)
 }
 
-/** An options bag: `undefined` (all defaults) or a plain object whose keys are all in `allowed`. */
+/**
+ * An options bag: `undefined` (all defaults) or an object whose own enumerable keys are all in
+ * `allowed`. Returns a copy without a prototype holding only those own properties, read once: a
+ * property inherited from `Object.prototype` (say, a polluted `k`) never counts, and neither do
+ * later changes by the caller.
+ */
 export function optionsObject(
   value: unknown,
   name: string,
   allowed: readonly string[],
 ): Record<string, unknown> {
-  if (value === undefined) return {}
+  const copy: Record<string, unknown> = Object.create(null) as Record<string, unknown>
+  if (value === undefined) return copy
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`${name} must be an object, not ${show(value)}`)
   }
@@ -45,8 +51,25 @@ export function optionsObject(
         `${name} has an unknown option \`${key}\`; the options are: ${allowed.join(', ')}`,
       )
     }
+    copy[key] = record[key]
   }
-  return record
+  return copy
+}
+
+/**
+ * An empty object without a prototype, for options handed to the native layer: the binding reads
+ * a missing option through the prototype chain, so a polluted `Object.prototype` must not be in
+ * it.
+ */
+export function bag<T>(): T {
+  return Object.create(null) as T
+}
+
+/** The own property `key` of an object (`undefined` when it is only inherited or absent). */
+export function own(value: object, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined
 }
 
 /** A number option (`undefined` keeps the default). Its range is checked natively. */
@@ -76,36 +99,87 @@ export function optionalBoolean(value: unknown, name: string): boolean | undefin
   return value
 }
 
-/** A string option. */
-export function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string') throw invalid(`${name} must be a string, not ${show(value)}`)
-  return value
+/** Whether `text` is well-formed UTF-16: no lone surrogate (which the native layer cannot keep). */
+export function wellFormed(text: string): boolean {
+  return !/\p{Surrogate}/u.test(text)
 }
 
-/** A non-empty string (an id or a path). */
-export function nonEmptyString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw invalid(`${name} must be a non-empty string, not ${show(value)}`)
+function checkedString(value: string, name: string): string {
+  if (!wellFormed(value)) {
+    throw invalid(
+      `${name} is not well-formed UTF-16: ${JSON.stringify(value)} holds a lone surrogate ` +
+        '(half of a character, e.g. from a string cut in the middle of an emoji)',
+    )
   }
   return value
 }
 
+/** A string option (well-formed UTF-16). */
+export function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw invalid(`${name} must be a string, not ${show(value)}`)
+  return checkedString(value, name)
+}
+
+/** A non-empty, well-formed string (an id or a path). */
+export function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw invalid(`${name} must be a non-empty string, not ${show(value)}`)
+  }
+  return checkedString(value, name)
+}
+
+/**
+ * A copy of an array (or of an array-like `Proxy` of one, as reactive frameworks pass them),
+ * read by index, each element checked by `element`. A hole of a sparse array is an error, not an
+ * `undefined` to pass on.
+ */
+export function arrayOf<T>(
+  value: unknown,
+  name: string,
+  what: string,
+  element: (item: unknown, name: string) => T,
+): T[] {
+  if (!Array.isArray(value))
+    throw invalid(`${name} must be an array of ${what}, not ${show(value)}`)
+  const array = value as readonly unknown[]
+  const length = array.length
+  const out: T[] = new Array<T>(length)
+  for (let i = 0; i < length; i++) {
+    if (!Object.prototype.hasOwnProperty.call(array, i)) {
+      throw invalid(`${name}[${i}] is missing: ${name} is a sparse array with a hole there`)
+    }
+    out[i] = element(array[i], `${name}[${i}]`)
+  }
+  return out
+}
+
+/** An id string, well-formed (an empty one is simply an id no model knows). */
+function idString(id: unknown, name: string): string {
+  if (typeof id !== 'string') {
+    throw invalid(`${name} must be an id string, not ${show(id)} (ids are strings)`)
+  }
+  return checkedString(id, name)
+}
+
 /** An array of id strings (a copy, so later changes by the caller do not matter). */
 export function idList(value: unknown, name: string): string[] {
-  if (!Array.isArray(value))
-    throw invalid(`${name} must be an array of id strings, not ${show(value)}`)
-  return value.map((id: unknown, i) => {
-    if (typeof id !== 'string') {
-      throw invalid(`${name}[${i}] must be an id string, not ${show(id)} (ids are strings)`)
-    }
-    return id
-  })
+  return arrayOf(value, name, 'id strings', idString)
 }
 
 /** An optional array of id strings. */
 export function optionalIdList(value: unknown, name: string): string[] | undefined {
   return value === undefined ? undefined : idList(value, name)
+}
+
+/** An array of finite numbers (a copy). */
+export function numberList(value: unknown, name: string): number[] {
+  return arrayOf(value, name, 'numbers', (x, n) => {
+    if (typeof x !== 'number' || !Number.isFinite(x)) {
+      throw invalid(`${n} must be a finite number, not ${show(x)}`)
+    }
+    return x
+  })
 }
 
 /** An optional callback. */

@@ -1,7 +1,8 @@
 /**
- * Runs a hyperparameter grid for `corml tune` and `corml eval --sweep`: one CoRML fit and one
- * evaluation per point, each appended to a journal as it finishes, so that an interrupted run
- * resumes where it stopped; then the table, CSV / JSON and the accuracy-novelty chart.
+ * Runs a hyperparameter grid for `corml tune` and `corml eval --sweep`: one CoRML fit per point,
+ * evaluated on the validation part (and for a sweep on the test part too), each appended to a
+ * journal as it finishes, so that an interrupted run resumes where it stopped; then the table,
+ * CSV / JSON, the accuracy-novelty chart, and warnings for a best point on the grid's edge.
  *
  * @packageDocumentation
  */
@@ -34,7 +35,13 @@ import type { CliIo } from './io.js'
 import { UsageError } from './io.js'
 import { METRIC_LABEL, fixed4, targetLabel, valueOf } from './metrics.js'
 import type { MetricName, Target } from './metrics.js'
-import { NUMERIC_HYPERPARAMETERS, cormlOptions, fitModel, kebab } from './model-flags.js'
+import {
+  HYPERPARAMETER_FLAGS,
+  cormlOptions,
+  fitModel,
+  hyperparameterNamed,
+  kebab,
+} from './model-flags.js'
 import type { ModelFlags, NumericHyperparameter } from './model-flags.js'
 import { ProgressView, duration } from './progress.js'
 import { csv, textTable } from './table.js'
@@ -51,18 +58,27 @@ export interface GridRunSpec {
   readonly settings: Readonly<Record<string, unknown>>
   /** The grid. */
   readonly axes: readonly GridAxis[]
-  /** `valid` (tuning: the test part stays unseen) or `test` (a sweep in `eval`). */
-  readonly part: 'valid' | 'test'
+  /**
+   * What each point is evaluated on: `valid` (tuning: the test part stays unseen), or
+   * `valid+test` (a sweep in `eval`: the best point is chosen on valid, and test is reported).
+   */
+  readonly part: GridPart
   /** Cut-offs evaluated. */
   readonly ks: readonly number[]
   /** What ranks the points. */
   readonly target: Target
 }
 
+/** What a grid's points are evaluated on: see {@link GridRunSpec.part}. */
+export type GridPart = 'valid' | 'valid+test'
+
 /** The result of one point. */
 export interface PointResult {
   readonly point: Readonly<Partial<Record<NumericHyperparameter, number>>>
+  /** On the validation part (excluding each user's train items): what ranks the points. */
   readonly metrics: readonly MetricsAtK[]
+  /** On the test part (excluding train and valid items); `valid+test` runs only. */
+  readonly testMetrics?: readonly MetricsAtK[]
   /** Training seconds. */
   readonly seconds: number
   /** Fingerprint of the training data. */
@@ -75,7 +91,7 @@ const JOURNAL = 'runs.jsonl'
 
 /**
  * The settings that decide a grid's results: data, filter and split flags, and CoRML's options
- * except the device.
+ * except the device and the memory budget (the precision stays: tf32 changes results on a GPU).
  */
 export function gridSettings(flags: DataFlags & SplitFlags & ModelFlags): Record<string, unknown> {
   const data = Object.fromEntries(
@@ -83,8 +99,8 @@ export function gridSettings(flags: DataFlags & SplitFlags & ModelFlags): Record
       .filter((k) => flags[k] !== undefined)
       .map((k) => [k, flags[k]]),
   )
-  // The device is left out: a run started on the CPU may go on on a GPU.
-  const { device: _device, ...corml } = cormlOptions(flags)
+  // The device and memory budget are left out: a run started on the CPU may go on on a GPU.
+  const { device: _device, memoryBudget: _memoryBudget, ...corml } = cormlOptions(flags)
   return { data, corml }
 }
 
@@ -151,6 +167,19 @@ function resume(path: string, head: Record<string, unknown>, fresh: boolean): Po
   } catch {
     throw new UsageError(
       `${path} is not a corml journal; remove it or use --fresh or another --output-dir`,
+    )
+  }
+  if (saved.kind === 'corml-grid' && saved.part === 'test') {
+    // Written by `eval --sweep` before it chose on the validation part: no validation results.
+    throw new UsageError(
+      `${path} is an older eval --sweep journal, ranked on the test part, with no validation ` +
+        'results to choose by; use --fresh to start over, or another --output-dir',
+    )
+  }
+  if (saved.kind === 'corml-grid' && saved.format !== head.format) {
+    throw new UsageError(
+      `${path} is a journal of format ${JSON.stringify(saved.format)}, this corml reads ` +
+        `format ${JSON.stringify(head.format)}; use --fresh to start over, or another --output-dir`,
     )
   }
   if (!isDeepStrictEqual(saved, head)) {
@@ -227,14 +256,25 @@ export async function runGrid(
           : ''
       view.note(`[${index + 1}/${points.length}] ${key.replace(/,/g, ', ')}${left}`)
       const model = await fitModel('corml', split.train, flags, view, io, point)
-      const data =
-        spec.part === 'valid' ? { test: split.valid } : { valid: split.valid, test: split.test }
-      const result = await view.task(`evaluating on ${spec.part}`, (onProgress) =>
-        evaluate(model, data, { ks: [...spec.ks], onProgress, signal: io.signal }),
+      const ks = [...spec.ks]
+      // Valid excludes each user's train items only; test excludes train and valid items.
+      const valid = await view.task('evaluating on valid', (onProgress) =>
+        evaluate(model, { test: split.valid }, { ks, onProgress, signal: io.signal }),
       )
+      const test =
+        spec.part === 'valid+test'
+          ? await view.task('evaluating on test', (onProgress) =>
+              evaluate(
+                model,
+                { valid: split.valid, test: split.test },
+                { ks, onProgress, signal: io.signal },
+              ),
+            )
+          : undefined
       const entry: PointResult = {
         point,
-        metrics: result.metrics,
+        metrics: valid.metrics,
+        ...(test === undefined ? {} : { testMetrics: test.metrics }),
         seconds: model.info.seconds,
         fingerprint: model.info.fingerprint,
         admmSolvers: model.info.admmSolvers,
@@ -242,7 +282,13 @@ export async function runGrid(
       onFile(journal, () => record(journal, entry))
       done.set(key, entry)
       ran++
-      view.note(`  ${targetLabel(spec.target)} ${fixed4(valueOf(entry.metrics, spec.target))}`)
+      const label = targetLabel(spec.target)
+      view.note(
+        entry.testMetrics === undefined
+          ? `  ${label} ${fixed4(valueOf(entry.metrics, spec.target))}`
+          : `  ${label} valid ${fixed4(valueOf(entry.metrics, spec.target))}, ` +
+              `test ${fixed4(valueOf(entry.testMetrics, spec.target))}`,
+      )
     }
   } catch (error) {
     if (isCormlError(error) && error.code === 'ABORTED') {
@@ -258,13 +304,48 @@ export async function runGrid(
   return points.map((p) => done.get(pointKey(p))!)
 }
 
-/** The best result by the target (the highest value; ties keep the first in grid order). */
+/**
+ * The best result by the target on the validation part (the highest value; ties keep the first in
+ * grid order).
+ */
 export function best(results: readonly PointResult[], target: Target): PointResult | undefined {
   let top: PointResult | undefined
   for (const r of results) {
     if (top === undefined || valueOf(r.metrics, target) > valueOf(top.metrics, target)) top = r
   }
   return top
+}
+
+/**
+ * Warnings for a best point on the edge of the grid: for each axis with at least two values whose
+ * best value is the smallest or largest tried, where the hyperparameter's range goes on beyond it.
+ *
+ * @example
+ * ```ts
+ * edgeWarnings([{ name: 'lambda', values: [0.7, 0.8, 0.9] }], { lambda: 0.9 })
+ * // ['the best lambda (0.9) is the largest value tried; extend the grid above 0.9']
+ * ```
+ */
+export function edgeWarnings(
+  axes: readonly GridAxis[],
+  point: Readonly<Partial<Record<NumericHyperparameter, number>>>,
+): string[] {
+  const out: string[] = []
+  for (const axis of axes) {
+    const value = point[axis.name]
+    if (axis.values.length < 2 || value === undefined) continue
+    const h = hyperparameterNamed(axis.name)
+    if (value === Math.max(...axis.values) && (h === undefined || value < h.max)) {
+      out.push(
+        `the best ${axis.name} (${value}) is the largest value tried; extend the grid above ${value}`,
+      )
+    } else if (value === Math.min(...axis.values) && (h === undefined || value > h.min)) {
+      out.push(
+        `the best ${axis.name} (${value}) is the smallest value tried; extend the grid below ${value}`,
+      )
+    }
+  }
+  return out
 }
 
 const METRICS: readonly MetricName[] = ['ndcg', 'mrr', 'recall', 'novelty']
@@ -276,8 +357,11 @@ function chartAxis(axes: readonly GridAxis[]): GridAxis | undefined {
 }
 
 /**
- * Prints the results table and the best point, writes `results.csv`, `results.json` and (when a
- * hyperparameter varies) `chart.svg` / `chart.png` to the output directory.
+ * Prints the results table and the best point (chosen on the validation part; for a sweep with
+ * its test metrics beside it) and warns when it lies on the grid's edge; writes `results.csv`,
+ * `results.json` and (when a hyperparameter varies) `chart.svg` / `chart.png` to the output
+ * directory. A sweep's chart shows the test part, as the paper's Figure 2, and marks the point
+ * chosen on valid.
  */
 export async function reportGrid(
   spec: GridRunSpec,
@@ -288,20 +372,33 @@ export async function reportGrid(
 ): Promise<PointResult | undefined> {
   const names = spec.axes.map((a) => a.name)
   const top = best(results, spec.target)
+  const both = spec.part === 'valid+test'
+  const test = (r: PointResult): readonly MetricsAtK[] => r.testMetrics ?? []
+  const targets = (ks: readonly number[]): Target[] =>
+    ks.flatMap((k) => METRICS.map((metric) => ({ metric, k })))
+  const all = targets(spec.ks)
   const headers = [
     ...names,
-    ...spec.ks.flatMap((k) => METRICS.map((m) => `${METRIC_LABEL[m]}@${k}`)),
+    ...all.map((t) => (both ? `valid ${targetLabel(t)}` : targetLabel(t))),
+    ...(both ? all.map((t) => `test ${targetLabel(t)}`) : []),
     'train s',
   ]
   const rows = results.map((r) => [
     ...names.map((n) => r.point[n] ?? ''),
-    ...spec.ks.flatMap((k) => METRICS.map((m) => valueOf(r.metrics, { metric: m, k }))),
+    ...all.map((t) => valueOf(r.metrics, t)),
+    ...(both ? all.map((t) => valueOf(test(r), t)) : []),
     Number(r.seconds.toFixed(2)),
   ])
+  const warnings = top ? edgeWarnings(spec.axes, top.point) : []
+  const summary = {
+    part: spec.part,
+    selectedOn: 'valid',
+    target: targetLabel(spec.target),
+  }
   writeFileAtomic(join(spec.outputDir, 'results.csv'), csv(headers, rows))
   writeFileAtomic(
     join(spec.outputDir, 'results.json'),
-    `${JSON.stringify({ part: spec.part, target: targetLabel(spec.target), settings: spec.settings, axes: spec.axes, best: top, results }, null, 2)}\n`,
+    `${JSON.stringify({ ...summary, settings: spec.settings, axes: spec.axes, best: top, warnings, results }, null, 2)}\n`,
   )
   const written = [join(spec.outputDir, 'results.csv'), join(spec.outputDir, 'results.json')]
   const axis = chartAxis(spec.axes)
@@ -311,15 +408,17 @@ export async function reportGrid(
       .filter((r) => names.every((n) => n === axis.name || r.point[n] === top.point[n]))
       .sort((a, b) => a.point[axis.name]! - b.point[axis.name]!)
     const k = spec.target.k
+    const shown = (r: PointResult): readonly MetricsAtK[] => (both ? test(r) : r.metrics)
     const series = (m: MetricName) => ({
       name: `${METRIC_LABEL[m]}@${k}`,
-      values: along.map((r) => valueOf(r.metrics, { metric: m, k })),
+      values: along.map((r) => valueOf(shown(r), { metric: m, k })),
     })
     const fixed = names.filter((n) => n !== axis.name).map((n) => `${n} = ${top.point[n]}`)
     const data = basename(spec.dataFile)
+    const label = targetLabel(spec.target)
     const svg = lineChart({
       title: options.title,
-      subtitle: `${data}, ${spec.part === 'valid' ? 'validation' : 'test'} split${fixed.length ? `; ${fixed.join(', ')}` : ''}`,
+      subtitle: `${data}, ${both ? 'test split, best point chosen on validation' : 'validation split'}${fixed.length ? `; ${fixed.join(', ')}` : ''}`,
       x: {
         label: axis.name === 'itemDegreeNorm' ? 't (itemDegreeNorm)' : axis.name,
         values: along.map((r) => r.point[axis.name]!),
@@ -328,7 +427,9 @@ export async function reportGrid(
       right: { label: `novelty@${k}`, series: [series('novelty')] },
       mark: {
         x: top.point[axis.name]!,
-        caption: `best ${targetLabel(spec.target)} ${fixed4(valueOf(top.metrics, spec.target))}`,
+        caption: both
+          ? `best on valid: ${label} ${fixed4(valueOf(top.metrics, spec.target))} (test ${fixed4(valueOf(test(top), spec.target))})`
+          : `best ${label} ${fixed4(valueOf(top.metrics, spec.target))}`,
       },
     })
     const chart = await writeChart(join(spec.outputDir, 'chart.svg'), svg, options.png)
@@ -336,39 +437,53 @@ export async function reportGrid(
     written.push(...chart.written)
   }
   if (options.json) {
-    io.stdout(
-      `${JSON.stringify({ part: spec.part, target: targetLabel(spec.target), best: top, results }, null, 2)}\n`,
-    )
+    io.stdout(`${JSON.stringify({ ...summary, best: top, warnings, results }, null, 2)}\n`)
   } else {
-    const shown = spec.ks.includes(spec.target.k) ? [spec.target.k] : [...spec.ks]
+    const shownKs = spec.ks.includes(spec.target.k) ? [spec.target.k] : [...spec.ks]
+    const cells = (metrics: readonly MetricsAtK[], ts: readonly Target[]): string[] =>
+      ts.map((t) => fixed4(valueOf(metrics, t)))
     io.stdout(
       textTable(
         [
           ...names,
-          ...shown.flatMap((k) => METRICS.map((m) => `${METRIC_LABEL[m]}@${k}`)),
+          ...(both
+            ? [
+                `valid ${targetLabel(spec.target)}`,
+                ...targets(shownKs).map((t) => `test ${targetLabel(t)}`),
+              ]
+            : targets(shownKs).map(targetLabel)),
           'train s',
         ],
         results.map((r) => [
           ...names.map((n) => String(r.point[n] ?? '')),
-          ...shown.flatMap((k) => METRICS.map((m) => fixed4(valueOf(r.metrics, { metric: m, k })))),
+          ...(both
+            ? [...cells(r.metrics, [spec.target]), ...cells(test(r), targets(shownKs))]
+            : cells(r.metrics, targets(shownKs))),
           r.seconds.toFixed(1),
         ]),
       ),
     )
     if (top) {
+      const onTest = both
+        ? `  on test: ${targets([spec.target.k])
+            .map((t) => `${targetLabel(t)} ${fixed4(valueOf(test(top), t))}`)
+            .join(', ')}\n`
+        : ''
       io.stdout(
-        `\nbest ${targetLabel(spec.target)} on ${spec.part}: ${fixed4(valueOf(top.metrics, spec.target))} at ${pointKey(top.point).replace(/,/g, ', ')}\n` +
+        `\nbest ${targetLabel(spec.target)} on valid: ${fixed4(valueOf(top.metrics, spec.target))} at ${pointKey(top.point).replace(/,/g, ', ')}\n` +
+          onTest +
           `train it on all the data with:\n  ${trainCommandLine(spec.dataFile, options.flags, top.point)}\n`,
       )
     }
   }
+  for (const w of warnings) view.note(`warning: ${w}`)
   view.note(`wrote ${written.join(', ')}`)
   return top
 }
 
 /** What `tune` and `eval --sweep` pass to {@link gridCommand}. */
 export interface GridCommand {
-  readonly part: 'valid' | 'test'
+  readonly part: GridPart
   readonly outputDir: string
   readonly axes: readonly GridAxis[]
   readonly ks: readonly number[]
@@ -394,8 +509,16 @@ export async function gridCommand(
     ks: command.ks,
     target: command.target,
   }
-  const load = async (): Promise<DatasetSplit> =>
-    splitData(await readData(data, flags, view, io, flags), flags, view)
+  // The best point is chosen on the valid part: it must have interactions.
+  const noValid = 'the grid’s points are ranked on the valid part, and it is empty'
+  if (flags.ratios?.[1] === 0) {
+    throw new UsageError(`${noValid}: give it a share of --ratios above 0`)
+  }
+  const load = async (): Promise<DatasetSplit> => {
+    const split = splitData(await readData(data, flags, view, io, flags), flags, view)
+    if (split.valid.numInteractions === 0) throw new UsageError(noValid)
+    return split
+  }
   const results = await runGrid(spec, load, flags, view, io)
   await reportGrid(
     spec,
@@ -413,7 +536,7 @@ function shellWord(word: string): string {
 
 /**
  * The `corml train` command line for a grid point: the same data and filter options, the preset,
- * the CoRML options given, and the point's values.
+ * the CoRML options given (the device and memory budget aside), and the point's values.
  */
 export function trainCommandLine(
   dataFile: string,
@@ -427,13 +550,16 @@ export function trainCommandLine(
     if (value !== undefined) words.push(`--${kebab(key)}`, String(value))
   }
   if (flags.preset !== undefined) words.push('--preset', flags.preset)
-  for (const name of Object.keys(NUMERIC_HYPERPARAMETERS) as NumericHyperparameter[]) {
-    const value = point[name] ?? flags[name]
-    if (value !== undefined) words.push(`--${kebab(name)}`, String(value))
+  const values = flags as Record<string, unknown>
+  for (const f of HYPERPARAMETER_FLAGS) {
+    const h = f.hyperparameter
+    const value = (point as Record<string, number | undefined>)[h.name] ?? values[f.key]
+    if (value === undefined) continue
+    if (h.kind !== 'boolean') words.push(f.flag, String(value))
+    else if (value !== h.default) words.push(f.flag)
   }
-  if (flags.sparseApprox === false) words.push('--no-sparse-approx')
   if (flags.admmSolver !== undefined) words.push('--admm-solver', flags.admmSolver)
-  if (flags.svdSeed !== undefined) words.push('--svd-seed', String(flags.svdSeed))
+  if (flags.precision !== undefined) words.push('--precision', flags.precision)
   words.push('-o', 'model.corml')
   return words.map(shellWord).join(' ')
 }

@@ -5,9 +5,11 @@
  * @packageDocumentation
  */
 
+import { describeRange, inRange } from '../hyperparameters.js'
 import { UsageError } from './io.js'
-import { NUMERIC_HYPERPARAMETERS, kebab } from './model-flags.js'
+import { GRID_HYPERPARAMETERS, HYPERPARAMETER_FLAGS, kebab } from './model-flags.js'
 import type { NumericHyperparameter } from './model-flags.js'
+import { closest } from './suggest.js'
 
 /** One axis of a grid: a hyperparameter and its values, in order. */
 export interface GridAxis {
@@ -23,16 +25,28 @@ function tidy(x: number): number {
   return Number(x.toPrecision(12))
 }
 
-/** The hyperparameter `text` names (`itemDegreeNorm` or `item-degree-norm`). */
+/**
+ * The hyperparameter `text` names (`itemDegreeNorm` or `item-degree-norm`); a typo gets a
+ * suggestion in the same style.
+ */
 function hyperparameter(text: string): NumericHyperparameter {
-  const name = Object.keys(NUMERIC_HYPERPARAMETERS).find((n) => n === text || kebab(n) === text)
-  if (name === undefined) {
+  const h = GRID_HYPERPARAMETERS.find((x) => x.name === text || kebab(x.name) === text)
+  if (h !== undefined) return h.name as NumericHyperparameter
+  const names = GRID_HYPERPARAMETERS.map((x) => x.name)
+  const other = HYPERPARAMETER_FLAGS.find(
+    (f) => f.hyperparameter.name === text || f.flag.replace(/^--(no-)?/, '') === text,
+  )
+  if (other !== undefined) {
     throw new UsageError(
-      `unknown hyperparameter ${JSON.stringify(text)} in the grid; use one of ` +
-        Object.keys(NUMERIC_HYPERPARAMETERS).join(', '),
+      `${other.hyperparameter.name} (${other.flag}) cannot vary in a grid; a grid varies ` +
+        names.join(', '),
     )
   }
-  return name as NumericHyperparameter
+  const suggestion = closest(text, text.includes('-') ? names.map(kebab) : names)
+  throw new UsageError(
+    `unknown hyperparameter ${JSON.stringify(text)} in the grid; ` +
+      (suggestion === undefined ? `use one of ${names.join(', ')}` : `did you mean ${suggestion}?`),
+  )
 }
 
 /** The values of one axis: `start:stop:step` (inclusive), `a|b|c`, or one value. */
@@ -62,10 +76,16 @@ function values(name: NumericHyperparameter, spec: string): number[] {
   } else {
     throw new UsageError(`${name}=${spec}: give start:stop:step, a|b|c or one value`)
   }
-  if (NUMERIC_HYPERPARAMETERS[name] && !out.every((x) => Number.isInteger(x) && x >= 1)) {
-    throw new UsageError(`${name} takes integers ≥ 1, not ${out.join(', ')}`)
-  }
   return [...new Set(out)]
+}
+
+/** Checks that every value of an axis is allowed for its hyperparameter. */
+function checkRange(axis: GridAxis): void {
+  const h = GRID_HYPERPARAMETERS.find((x) => x.name === axis.name)!
+  const bad = axis.values.filter((x) => !inRange(h, x))
+  if (bad.length > 0) {
+    throw new UsageError(`${axis.name} must be ${describeRange(h)}, not ${bad.join(', ')}`)
+  }
 }
 
 /** Parses a grid: comma-separated `name=values`, each name once. */
@@ -86,6 +106,7 @@ export function parseGrid(text: string): GridAxis[] {
   if (points > MAX_GRID_POINTS) {
     throw new UsageError(`the grid has ${points} points; at most ${MAX_GRID_POINTS} are allowed`)
   }
+  axes.forEach(checkRange)
   return axes
 }
 

@@ -21,9 +21,9 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use corml_core::backend::measure_gemm;
+use corml_core::backend::{measure_gemm, probe};
 use corml_core::dataset::Interactions;
-use corml_core::device::{cuda_info, Device, Precision};
+use corml_core::device::{Device, Precision};
 use corml_core::io::{read_interactions, ReadOptions};
 use corml_core::metrics::evaluate;
 use corml_core::model::{
@@ -184,7 +184,7 @@ fn json_string(s: &str) -> String {
 
 fn main() -> Result<(), Error> {
     let args = parse_args()?;
-    let info = cuda_info();
+    let info = probe();
     println!(
         "machine: {} CPU threads; CUDA {}",
         rayon::current_num_threads(),

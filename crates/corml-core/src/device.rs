@@ -1,5 +1,5 @@
 //! Where dense work runs: the [`Device`] a caller asks for, the [`Precision`] of its products,
-//! and [`cuda_info`], the run-time probe of what CUDA this process can use.
+//! and what the run-time CUDA probe ([`crate::backend::probe`]) reports ([`CudaInfo`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -126,11 +126,6 @@ pub struct CudaInfo {
     pub libraries: Vec<CudaLibrary>,
     /// The devices the driver reports.
     pub devices: Vec<CudaDevice>,
-}
-
-/// Probes the CUDA driver, libraries and devices; never panics, and never creates a context.
-pub fn cuda_info() -> CudaInfo {
-    crate::backend::cuda::probe()
 }
 
 #[cfg(test)]

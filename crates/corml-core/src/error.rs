@@ -36,6 +36,24 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of the documentation.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::InvalidArgument,
+        ErrorCode::EmptyData,
+        ErrorCode::ParseError,
+        ErrorCode::Io,
+        ErrorCode::UnknownUser,
+        ErrorCode::UnknownItem,
+        ErrorCode::Aborted,
+        ErrorCode::OutOfMemory,
+        ErrorCode::OutOfDeviceMemory,
+        ErrorCode::CudaUnavailable,
+        ErrorCode::CudaError,
+        ErrorCode::NumericalError,
+        ErrorCode::InvalidModelFile,
+        ErrorCode::UnsupportedModelVersion,
+    ];
+
     /// The code as the constant string JavaScript callers match on.
     pub fn as_str(self) -> &'static str {
         match self {

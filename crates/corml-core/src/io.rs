@@ -6,7 +6,6 @@
 //! Files are streamed record by record, so a large file is never held in memory as text; what is
 //! kept is one `(user, item)` index pair per accepted line (and its time when asked for).
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +15,7 @@ use flate2::read::MultiGzDecoder;
 
 use crate::dataset::{IdMap, Interactions, Split};
 use crate::error::{Error, Result};
+use crate::files::open_regular;
 use crate::progress::Control;
 
 /// Which column holds a field: by header name or by 0-based position.
@@ -60,9 +60,19 @@ pub struct ReadOptions {
 }
 
 impl ReadOptions {
-    /// Checks the combination of options: a rating column needs a threshold, and the threshold
+    /// Checks the combination of options: the delimiter must be able to separate fields (a line
+    /// break cannot: it ends the record), a rating column needs a threshold, and the threshold
     /// must be a finite number.
     pub fn validate(&self) -> Result<()> {
+        if let Some(d) = self.delimiter {
+            if d == b'\n' || d == b'\r' || !d.is_ascii() {
+                return Err(Error::invalid(format!(
+                    "the delimiter {:?} cannot separate fields: it must be one ASCII character \
+                     other than a line break, such as ',', '\\t' or ';'",
+                    char::from(d)
+                )));
+            }
+        }
         match (self.min_rating, &self.rating_column) {
             (Some(r), _) if !r.is_finite() => Err(Error::invalid(format!(
                 "the minimum rating must be a finite number, not {r}"
@@ -115,15 +125,8 @@ struct Source {
 
 /// Opens a file, transparently decompressing gzip (detected by its magic bytes).
 fn open(path: &Path) -> Result<Source> {
-    let file = File::open(path).map_err(|e| io_error(path, e))?;
-    let meta = file.metadata().map_err(|e| io_error(path, e))?;
-    let size = meta.len();
-    if !meta.is_file() {
-        return Err(io_error(
-            path,
-            std::io::Error::other("not a regular file (a directory?)"),
-        ));
-    }
+    let file = open_regular(path)?;
+    let size = file.metadata().map_err(|e| io_error(path, e))?.len();
     let consumed = Arc::new(AtomicU64::new(0));
     let counted = Counted {
         inner: file,
@@ -393,7 +396,7 @@ fn read_rows(
     }
     loop {
         line += 1;
-        if line % (1 << 16) == 0 {
+        if line.is_multiple_of(1 << 16) {
             progress(source.consumed.load(Ordering::Relaxed) as f64 / source.size as f64)?;
         }
         match reader.read_record(&mut record) {

@@ -18,11 +18,13 @@
 //! assert!(top[0].iter().all(|s| model.items().name(s.item) != "x"));
 //! ```
 
+pub mod admm;
 pub mod backend;
 pub mod dataset;
 pub mod dense;
 pub mod device;
 pub mod error;
+pub mod files;
 pub mod io;
 pub mod metrics;
 pub mod model;

@@ -12,10 +12,10 @@
 
 use corml_core::backend::cpu::CpuBackend;
 use corml_core::backend::cuda::CudaBackend;
-use corml_core::backend::{resolve, Backend, Op, Resolved};
+use corml_core::backend::{probe, resolve, Backend, Op, Resolved};
 use corml_core::dataset::normalized;
 use corml_core::dense::Dense;
-use corml_core::device::{cuda_info, Device, Precision};
+use corml_core::device::{Device, Precision};
 use corml_core::metrics::evaluate;
 use corml_core::model::{corml, CormlParams};
 use corml_core::progress::Control;
@@ -54,7 +54,7 @@ fn op_error(a: &Dense, b: &Dense) -> f64 {
 /// `CORML_REQUIRE_CUDA` is set, as `scripts/gpu-check.sh` does: then a missing GPU fails.
 fn gpu(precision: Precision) -> Option<CudaBackend> {
     static SKIP_NOTE: std::sync::Once = std::sync::Once::new();
-    let info = cuda_info();
+    let info = probe();
     if !info.available {
         let reason = info.reason.as_deref().unwrap_or("unavailable");
         assert!(
@@ -336,7 +336,7 @@ fn admm_step_matches_the_formulas_on_every_backend() {
 
 #[test]
 fn auto_resolves_and_cuda_fails_with_a_code_when_there_is_no_gpu() {
-    let info = cuda_info();
+    let info = probe();
     let selection = resolve(Device::Auto, Precision::Fp32).unwrap();
     match (&selection.backend, info.available) {
         (Resolved::Cuda(_), true) | (Resolved::Cpu(_), false) => {}

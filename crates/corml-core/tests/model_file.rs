@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use corml_core::dataset::Interactions;
+use corml_core::files::FileMode;
 use corml_core::model::file::{FORMAT_VERSION, HEADER_LEN, MAGIC};
 use corml_core::model::{gfcf, CormlParams, EaseParams, Filters, GfcfParams, Model};
 use corml_core::progress::Control;
@@ -75,7 +76,7 @@ fn save_then_load_gives_identical_recommendations_for_every_user() {
     let dir = scratch("round-trip");
     for model in models() {
         let path = dir.join(format!("{}.corml", model.algorithm().name()));
-        model.save(&path).unwrap();
+        model.save(&path, FileMode::Default).unwrap();
         let loaded = Model::load(&path).unwrap();
         assert_eq!(loaded.algorithm().name(), model.algorithm().name());
         assert_eq!(loaded.info(), model.info());
@@ -233,16 +234,18 @@ fn saving_fails_cleanly_and_never_leaves_a_partial_file() {
     let dir = scratch("failures");
     let model = models().remove(1);
     // The target is a directory.
-    let err = model.save(&dir).unwrap_err();
+    let err = model.save(&dir, FileMode::Default).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
     // The directory does not exist.
-    let err = model.save(&dir.join("missing/model.corml")).unwrap_err();
+    let err = model
+        .save(&dir.join("missing/model.corml"), FileMode::Default)
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Io);
     // Overwriting keeps a valid file at every moment: the old one stays until the rename.
     let path = dir.join("model.corml");
-    model.save(&path).unwrap();
+    model.save(&path, FileMode::Default).unwrap();
     let first = std::fs::read(&path).unwrap();
-    model.save(&path).unwrap();
+    model.save(&path, FileMode::Default).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), first);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     // Loading what is not there, or a directory.

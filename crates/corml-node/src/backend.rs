@@ -1,15 +1,19 @@
 //! `backendInfo`: what the run-time probe found (CUDA driver, libraries, devices) and where
 //! device `'auto'` would run.
 
-use corml_core::backend::cpu::CpuBackend;
-use corml_core::device::cuda_info;
-use napi::bindgen_prelude::{AsyncTask, Env};
-use napi::Task;
+use corml_core::backend::report;
+use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
 use crate::convert::{self, count};
 use crate::error::{from_core, Result};
-use crate::task::{settle, Job};
+use crate::task::{same, JobTask};
+
+/// Measures a gemm off the main thread.
+pub type GemmRateTask = JobTask<f64, f64>;
+
+/// Probes the backends off the main thread (loading the CUDA driver can take a moment).
+pub type BackendInfoTask = JobTask<BackendInfo, BackendInfo>;
 
 /// One CUDA library the backend loads at run time.
 #[napi(object)]
@@ -60,10 +64,11 @@ pub struct BackendInfo {
 }
 
 fn backend_info_now() -> BackendInfo {
-    let info = cuda_info();
+    let report = report();
+    let info = report.cuda;
     BackendInfo {
-        auto: if info.available { "cuda:0" } else { "cpu" }.to_owned(),
-        cpu_threads: CpuBackend::threads() as u32,
+        auto: report.auto.to_string(),
+        cpu_threads: u32::try_from(report.cpu_threads).unwrap_or(u32::MAX),
         cuda_compiled: info.compiled,
         cuda_available: info.available,
         cuda_unavailable_reason: info.reason,
@@ -93,45 +98,11 @@ fn backend_info_now() -> BackendInfo {
     }
 }
 
-/// Probes the backends off the main thread (loading the CUDA driver can take a moment).
-pub struct BackendInfoTask(Job<BackendInfo>);
-
-#[napi]
-impl Task for BackendInfoTask {
-    type Output = Result<BackendInfo>;
-    type JsValue = BackendInfo;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, |info| info)
-    }
-}
-
-/// Measures a gemm off the main thread.
-pub struct GemmRateTask(Job<f64>);
-
-#[napi]
-impl Task for GemmRateTask {
-    type Output = Result<f64>;
-    type JsValue = f64;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, |rate| rate)
-    }
-}
-
 /// The rate, in flop/s, of an `n × n × n` product of the kind CoRML's ADMM loop runs, on
 /// `device` (default `'auto'`) in `precision` (default `'fp32'`): the best of three after a
 /// warm-up. For benchmarks. Rejects with `INVALID_ARGUMENT`, `CUDA_UNAVAILABLE` or
 /// `OUT_OF_MEMORY`.
-#[napi]
+#[napi(ts_return_type = "Promise<number>")]
 pub fn measure_gemm(
     n: f64,
     device: Option<String>,
@@ -140,14 +111,15 @@ pub fn measure_gemm(
     let n = count("n", n, 1)?;
     let device = convert::device(device.as_deref())?;
     let precision = convert::precision(precision.as_deref())?;
-    Ok(AsyncTask::new(GemmRateTask(Job::new(move || {
-        corml_core::backend::measure_gemm(device, precision, n).map_err(from_core)
-    }))))
+    Ok(GemmRateTask::spawn(
+        move || corml_core::backend::measure_gemm(device, precision, n).map_err(from_core),
+        same,
+    ))
 }
 
 /// What the CUDA probe found and where device `'auto'` would run. Never rejects: a machine
 /// without CUDA gets `cudaAvailable: false` and the reason.
-#[napi]
+#[napi(ts_return_type = "Promise<BackendInfo>")]
 pub fn backend_info() -> AsyncTask<BackendInfoTask> {
-    AsyncTask::new(BackendInfoTask(Job::new(|| Ok(backend_info_now()))))
+    BackendInfoTask::spawn(|| Ok(backend_info_now()), same)
 }

@@ -6,16 +6,22 @@ use std::sync::Arc;
 use corml_core::dataset::{Interactions, Split};
 use corml_core::io::{self, Column, Header, ReadOptions};
 use corml_core::synthetic::{generate, SyntheticSpec};
-use napi::bindgen_prelude::{AsyncTask, Either, Env, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Either, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
-use napi::{Status, Task};
+use napi::Status;
 use napi_derive::napi;
 
 use crate::cancel::CancelToken;
 use crate::convert::{count, integer};
 use crate::error::{catch_panic, from_core, invalid_argument, Result};
 use crate::progress::{control, ProgressReport};
-use crate::task::{settle, Job};
+use crate::task::JobTask;
+
+/// Reads one interaction file (or generates a dataset) off the main thread.
+pub type ReadTask = JobTask<Interactions, NativeDataset>;
+
+/// Reads a ready-made split from three files off the main thread.
+pub type ReadSplitTask = JobTask<Split, NativeSplit>;
 
 /// User × item interactions with their id maps (a handle on `corml_core`'s `Interactions`).
 ///
@@ -274,23 +280,6 @@ fn file_path(name: &str, p: String) -> Result<PathBuf> {
     Ok(PathBuf::from(p))
 }
 
-/// Reads one interaction file off the main thread.
-pub struct ReadTask(Job<Interactions>);
-
-#[napi]
-impl Task for ReadTask {
-    type Output = Result<Interactions>;
-    type JsValue = NativeDataset;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, NativeDataset::new)
-    }
-}
-
 /// Options of `generateSynthetic`.
 #[napi(object)]
 #[derive(Clone, Debug)]
@@ -306,7 +295,7 @@ pub struct SyntheticOptions {
 
 /// Generates a seeded synthetic dataset off the main thread (users `u0…`, items `i0…` by
 /// popularity). Rejects with `INVALID_ARGUMENT` for an unknown shape or a bad scale or seed.
-#[napi]
+#[napi(ts_return_type = "Promise<NativeDataset>")]
 pub fn generate_synthetic(options: SyntheticOptions) -> Result<AsyncTask<ReadTask>> {
     let base = match options.shape.as_str() {
         "ml20m" => SyntheticSpec::ml20m(),
@@ -321,9 +310,10 @@ pub fn generate_synthetic(options: SyntheticOptions) -> Result<AsyncTask<ReadTas
     if let Some(seed) = options.seed {
         spec.seed = integer("seed", seed, 0)?;
     }
-    Ok(AsyncTask::new(ReadTask(Job::new(move || {
-        generate(&spec).map_err(from_core)
-    }))))
+    Ok(ReadTask::spawn(
+        move || generate(&spec).map_err(from_core),
+        NativeDataset::new,
+    ))
 }
 
 /// Reads interactions from a file (TSV / CSV / RecBole `.inter`, plain or gzip-compressed),
@@ -331,7 +321,7 @@ pub fn generate_synthetic(options: SyntheticOptions) -> Result<AsyncTask<ReadTas
 ///
 /// Rejects with `IO_ERROR` (cannot open or read), `PARSE_ERROR` (message names `file:line`),
 /// `EMPTY_DATA`, `INVALID_ARGUMENT` (bad options) or `ABORTED` after `cancel.cancel()`.
-#[napi]
+#[napi(ts_return_type = "Promise<NativeDataset>")]
 pub fn read_interactions(
     path: String,
     options: Option<NativeReadOptions>,
@@ -343,30 +333,14 @@ pub fn read_interactions(
     let file = file_path("path", path)?;
     let opts = read_options(options)?;
     let ctl = control(progress, cancel);
-    Ok(AsyncTask::new(ReadTask(Job::new(move || {
-        io::read_interactions(&file, &opts, &ctl).map_err(from_core)
-    }))))
-}
-
-/// Reads a ready-made split from three files off the main thread.
-pub struct ReadSplitTask(Job<Split>);
-
-#[napi]
-impl Task for ReadSplitTask {
-    type Output = Result<Split>;
-    type JsValue = NativeSplit;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, NativeSplit::new)
-    }
+    Ok(ReadTask::spawn(
+        move || io::read_interactions(&file, &opts, &ctl).map_err(from_core),
+        NativeDataset::new,
+    ))
 }
 
 /// Reads train / valid / test files into three datasets sharing one id space.
-#[napi]
+#[napi(ts_return_type = "Promise<NativeSplit>")]
 pub fn read_split(
     train_path: String,
     valid_path: String,
@@ -384,7 +358,8 @@ pub fn read_split(
     ];
     let opts = read_options(options)?;
     let ctl = control(progress, cancel);
-    Ok(AsyncTask::new(ReadSplitTask(Job::new(move || {
-        io::read_split(paths, &opts, &ctl).map_err(from_core)
-    }))))
+    Ok(ReadSplitTask::spawn(
+        move || io::read_split(paths, &opts, &ctl).map_err(from_core),
+        NativeSplit::new,
+    ))
 }

@@ -2,9 +2,9 @@
 
 use corml_core::metrics::{self, Evaluation};
 use corml_core::sparse::Csr;
-use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
-use napi::{Status, Task};
+use napi::Status;
 use napi_derive::napi;
 
 use crate::cancel::CancelToken;
@@ -13,7 +13,10 @@ use crate::dataset::NativeDataset;
 use crate::error::{from_core, invalid_argument, Result};
 use crate::model::NativeModel;
 use crate::progress::{control, ProgressReport};
-use crate::task::{settle, Job};
+use crate::task::JobTask;
+
+/// Evaluates a model off the main thread.
+pub type EvaluateTask = JobTask<Evaluation, EvaluationResult>;
 
 /// Metrics at one cut-off K, averaged over the evaluated users; each in `[0, 1]`.
 #[napi(object)]
@@ -63,23 +66,6 @@ impl From<Evaluation> for EvaluationResult {
     }
 }
 
-/// Evaluates a model off the main thread.
-pub struct EvaluateTask(Job<Evaluation>);
-
-#[napi]
-impl Task for EvaluateTask {
-    type Output = Result<Evaluation>;
-    type JsValue = EvaluationResult;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, EvaluationResult::from)
-    }
-}
-
 /// Ranks every item for each user with a test item, excluding the user's train and `valid`
 /// items, and averages NDCG, MRR, Recall and Novelty at each K of `ks` (SPEC.md protocol).
 ///
@@ -87,7 +73,7 @@ impl Task for EvaluateTask {
 /// `INVALID_ARGUMENT`. Without `valid` only the training items are excluded (a validation run,
 /// with the validation part passed as `test`). Rejects with `EMPTY_DATA` when no user has a test item, `ABORTED` after
 /// `cancel.cancel()`.
-#[napi]
+#[napi(ts_return_type = "Promise<EvaluationResult>")]
 pub fn evaluate(
     model: &NativeModel,
     valid: Option<&NativeDataset>,
@@ -116,15 +102,19 @@ pub fn evaluate(
     let test = test.interactions().clone();
     let valid = valid.map(|v| v.interactions().clone());
     let ctl = control(progress, cancel);
-    Ok(AsyncTask::new(EvaluateTask(Job::new(move || {
-        let empty;
-        let valid = match &valid {
-            Some(v) => v.matrix(),
-            None => {
-                empty = Csr::from_pairs(test.n_users(), test.n_items(), &[]).map_err(from_core)?;
-                &empty
-            }
-        };
-        metrics::evaluate(&m, valid, test.matrix(), &ks, &ctl).map_err(from_core)
-    }))))
+    Ok(EvaluateTask::spawn(
+        move || {
+            let empty;
+            let valid = match &valid {
+                Some(v) => v.matrix(),
+                None => {
+                    empty =
+                        Csr::from_pairs(test.n_users(), test.n_items(), &[]).map_err(from_core)?;
+                    &empty
+                }
+            };
+            metrics::evaluate(&m, valid, test.matrix(), &ks, &ctl).map_err(from_core)
+        },
+        EvaluationResult::from,
+    ))
 }

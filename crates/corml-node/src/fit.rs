@@ -12,9 +12,8 @@ use crate::cancel::CancelToken;
 use crate::convert::{count, device, integer_or, memory_budget, precision, real};
 use crate::dataset::NativeDataset;
 use crate::error::{from_core, Result};
-use crate::model::ModelTask;
+use crate::model::{ModelTask, NativeModel};
 use crate::progress::{control, ProgressCallback, ProgressReport};
-use crate::task::Job;
 
 /// CoRML hyperparameters; every field is optional and defaults to SPEC.md's value.
 #[napi(object)]
@@ -153,9 +152,10 @@ fn fit_task(
 ) -> AsyncTask<ModelTask> {
     let data = dataset.interactions().clone();
     let ctl = control(progress, cancel);
-    AsyncTask::new(ModelTask(Job::new(move || {
-        fit(&data, &ctl).map_err(from_core)
-    })))
+    ModelTask::spawn(
+        move || fit(&data, &ctl).map_err(from_core),
+        NativeModel::new,
+    )
 }
 
 /// Trains CoRML on `dataset`.

@@ -11,7 +11,7 @@
 //! model.recommend('b', 10, true) // [{ item: 'y', score: ... }]
 //! ```
 //!
-//! One file per concept: [`backend`] (what can compute), [`dataset`] (data and readers), [`fit`] (training), [`model`]
+//! One file per concept: [`backend`] (what can compute), [`dataset`] (data and readers), [`fit`] (training), [`hyperparameters`] (the list CoRML's options derive from), [`model`]
 //! (recommendation), [`evaluate`] (metrics), [`cancel`] and [`progress`] (the plumbing of long
 //! work), [`task`] (the shared `AsyncTask` body), [`convert`] (checked JS → core conversions) and
 //! [`error`].
@@ -49,6 +49,7 @@ pub mod dataset;
 pub mod error;
 pub mod evaluate;
 pub mod fit;
+pub mod hyperparameters;
 pub mod model;
 pub mod progress;
 pub mod task;
@@ -62,6 +63,17 @@ use crate::error::{catch_panic, coded_error, to_status_error, ErrorCode};
 #[napi]
 pub fn binding_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// The codes the core's errors carry (`INVALID_ARGUMENT`, …), in the order of the documentation;
+/// the binding adds `INTERNAL` for panics and unexpected napi failures.
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    corml_core::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .chain([ErrorCode::INTERNAL.as_str().to_owned()])
+        .collect()
 }
 
 /// Test hook: always throws an `Error` with the given `code` and `message`.

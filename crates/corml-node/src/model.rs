@@ -3,14 +3,26 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use corml_core::files::FileMode;
 use corml_core::model::{Explanation, Filters, Model, Scored, Who};
-use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Float32Array, Int32Array};
-use napi::Task;
+use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Int32Array};
 use napi_derive::napi;
 
-use crate::convert::{indices, top_k};
-use crate::error::{catch_panic, from_core, Result};
-use crate::task::{settle, Job};
+use crate::convert::{indices, integer, top_k};
+use crate::error::{catch_panic, from_core, invalid_argument, Result};
+use crate::task::{same, JobTask};
+
+/// Writes a model file off the main thread.
+pub type SaveTask = JobTask<(), ()>;
+
+/// Serializes a model into a buffer off the main thread.
+pub type ToBufferTask = JobTask<Vec<u8>, Buffer>;
+
+/// Produces a model off the main thread: training, or reading a model file or buffer.
+pub type ModelTask = JobTask<Model, NativeModel>;
+
+/// Recommends for a batch of users off the main thread.
+pub type RecommendBatchTask = JobTask<BatchRecommendations, BatchRecommendations>;
 
 /// One recommended item.
 #[napi(object)]
@@ -171,74 +183,6 @@ fn named(model: &Model, scored: Vec<Scored>) -> Vec<Recommendation> {
         .collect()
 }
 
-/// Writes a model file off the main thread.
-pub struct SaveTask(Job<()>);
-
-#[napi]
-impl Task for SaveTask {
-    type Output = Result<()>;
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, |v| v)
-    }
-}
-
-/// Serializes a model into a buffer off the main thread.
-pub struct ToBufferTask(Job<Vec<u8>>);
-
-#[napi]
-impl Task for ToBufferTask {
-    type Output = Result<Vec<u8>>;
-    type JsValue = Buffer;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, Buffer::from)
-    }
-}
-
-/// Produces a model off the main thread: training, or reading a model file or buffer.
-pub struct ModelTask(pub(crate) Job<Model>);
-
-#[napi]
-impl Task for ModelTask {
-    type Output = Result<Model>;
-    type JsValue = NativeModel;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, NativeModel::new)
-    }
-}
-
-/// Recommends for a batch of users off the main thread.
-pub struct RecommendBatchTask(Job<BatchRecommendations>);
-
-#[napi]
-impl Task for RecommendBatchTask {
-    type Output = Result<BatchRecommendations>;
-    type JsValue = BatchRecommendations;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        self.0.run()
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        settle(&env, output, |v| v)
-    }
-}
-
 /// Flattens top-`k` lists into padded typed arrays.
 fn flatten(lists: Vec<Vec<Scored>>, k: usize) -> BatchRecommendations {
     let mut items = vec![-1i32; lists.len() * k];
@@ -333,41 +277,55 @@ impl NativeModel {
     }
 
     /// Writes the model to `path` (one binary file, written to a temporary file and renamed, so a
-    /// failure never leaves a partial file). Rejects with `IO_ERROR` when the file cannot be
-    /// written.
+    /// failure never leaves a partial file). The file gets the permission bits `mode` (an integer
+    /// in `[0, 0o777]`, masked by the umask) or, without it, `0o666` masked by the umask. Rejects
+    /// with `IO_ERROR` when the file cannot be written.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn save(&self, path: String) -> AsyncTask<SaveTask> {
+    pub fn save(&self, path: String, mode: Option<f64>) -> Result<AsyncTask<SaveTask>> {
+        let mode = match mode {
+            None => FileMode::Default,
+            Some(m) => match integer("mode", m, 0)? {
+                bits @ 0..=0o777 => FileMode::Unix(bits as u32),
+                _ => {
+                    return Err(invalid_argument(format!(
+                        "mode = {m} is out of range: it must be permission bits in [0, 0o777] \
+                         (e.g. 0o600)"
+                    )))
+                }
+            },
+        };
         let model = self.inner.clone();
-        AsyncTask::new(SaveTask(Job::new(move || {
-            model.save(&PathBuf::from(path)).map_err(from_core)
-        })))
+        Ok(SaveTask::spawn(
+            move || model.save(&PathBuf::from(path), mode).map_err(from_core),
+            same,
+        ))
     }
 
     /// The model file's bytes, for storage outside the file system.
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn to_buffer(&self) -> AsyncTask<ToBufferTask> {
         let model = self.inner.clone();
-        AsyncTask::new(ToBufferTask(Job::new(move || {
-            model.to_bytes().map_err(from_core)
-        })))
+        ToBufferTask::spawn(move || model.to_bytes().map_err(from_core), Buffer::from)
     }
 
     /// Reads a model file. Rejects with `INVALID_MODEL_FILE` (not a model, truncated or
     /// corrupted), `UNSUPPORTED_MODEL_VERSION` (written by a newer version) or `IO_ERROR`.
     #[napi(ts_return_type = "Promise<NativeModel>")]
     pub fn load(path: String) -> AsyncTask<ModelTask> {
-        AsyncTask::new(ModelTask(Job::new(move || {
-            Model::load(&PathBuf::from(path)).map_err(from_core)
-        })))
+        ModelTask::spawn(
+            move || Model::load(&PathBuf::from(path)).map_err(from_core),
+            NativeModel::new,
+        )
     }
 
     /// Reads a model from the bytes of a model file (copied first, so the buffer may be reused).
     #[napi(ts_return_type = "Promise<NativeModel>")]
     pub fn from_buffer(bytes: Buffer) -> AsyncTask<ModelTask> {
         let bytes = bytes.to_vec();
-        AsyncTask::new(ModelTask(Job::new(move || {
-            Model::from_bytes(&bytes).map_err(from_core)
-        })))
+        ModelTask::spawn(
+            move || Model::from_bytes(&bytes).map_err(from_core),
+            NativeModel::new,
+        )
     }
 
     /// Top-`k` items for a known user, best first.
@@ -505,12 +463,15 @@ impl NativeModel {
             let users = indices(&user_ids, |id| self.inner.user_index(id))?;
             let filters = self.filters(filter_seen, exclude, include)?;
             let model = self.inner.clone();
-            Ok(AsyncTask::new(RecommendBatchTask(Job::new(move || {
-                let top = model
-                    .recommend_users(&users, k, &filters)
-                    .map_err(from_core)?;
-                Ok(flatten(top, k))
-            }))))
+            Ok(RecommendBatchTask::spawn(
+                move || {
+                    let top = model
+                        .recommend_users(&users, k, &filters)
+                        .map_err(from_core)?;
+                    Ok(flatten(top, k))
+                },
+                same,
+            ))
         })
     }
 

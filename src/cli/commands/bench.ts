@@ -57,7 +57,10 @@ export function benchCommand(io: CliIo): Command {
       listOf((m) => m),
       ['gfcf', 'ease', 'corml'],
     )
-    .option('--literal', 'also train corml-literal: SPEC.md’s dense algorithm as written')
+    .option(
+      '--literal',
+      'also train corml-literal: CoRML with --admm-solver dense (the ADMM as written: a Cholesky inverse and one dense product per iteration)',
+    )
     .addOption(
       new Option('--preset <name>', 'CoRML preset for files (default: library defaults)').choices(
         Object.keys(presets),
@@ -71,7 +74,7 @@ export function benchCommand(io: CliIo): Command {
     .option('--no-png', 'write the chart as SVG only')
     .addOption(new Option('--child <job>').hideHelp())
   addCommonOptions(command)
-  return command.action(async (data: string[], flags: BenchFlags) => {
+  return command.action(async (data: string[], flags: BenchFlags, self: Command) => {
     if (flags.child !== undefined) {
       // A benchmark child: one measurement back to the parent over IPC.
       const result = await benchChild(JSON.parse(flags.child) as BenchJob)
@@ -86,6 +89,15 @@ export function benchCommand(io: CliIo): Command {
       if (!(BENCH_MODELS as readonly string[]).includes(m)) {
         throw new UsageError(`unknown model ${JSON.stringify(m)}: use ${BENCH_MODELS.join(', ')}`)
       }
+    }
+    // An option none of the models uses is refused, as in train and eval.
+    const corml = models.some((m) => m === 'corml' || m === 'corml-literal')
+    const unused = (flag: string, who: string): UsageError =>
+      new UsageError(`${flag} is ${who}, not used by --models ${models.join(',')}`)
+    if (flags.preset !== undefined && !corml) throw unused('--preset', 'a CoRML option')
+    if (flags.iters !== undefined && !corml) throw unused('--iters', 'a CoRML option')
+    if (self.getOptionValueSource('device') === 'cli' && !corml && !models.includes('ease')) {
+      throw unused('--device', 'an option of CoRML and EASE')
     }
     const view = new ProgressView(io, ProgressView.modeFor(io, flags.quiet === true))
     const jobs: BenchJob[] = data.flatMap((d) =>

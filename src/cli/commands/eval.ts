@@ -18,7 +18,14 @@ import { gridCommand } from '../grid-run.js'
 import type { CliIo } from '../io.js'
 import { UsageError } from '../io.js'
 import { fixed4, parseTarget } from '../metrics.js'
-import { ALGORITHMS, DISPLAY, addModelOptions, fitModel } from '../model-flags.js'
+import {
+  ALGORITHMS,
+  DISPLAY,
+  addModelOptions,
+  checkModelFlags,
+  fitModel,
+  modelsOf,
+} from '../model-flags.js'
 import type { AlgorithmName, ModelFlags } from '../model-flags.js'
 import { integerAtLeast, listOf } from '../options.js'
 import { ProgressView } from '../progress.js'
@@ -43,8 +50,10 @@ export function evalCommand(io: CliIo): Command {
       'Splits <data> (by default per user, shuffled, 60/20/20 with seed 2026, as the CoRML paper), ' +
         'trains on the train part and ranks every item except each user’s train and valid items ' +
         'for the test part: NDCG, MRR, Recall and Novelty at each K. With --sweep, trains CoRML ' +
-        'once per value of one hyperparameter and writes a table, CSV, JSON and a chart of ' +
-        'accuracy and novelty against it (the paper’s Figure 2 for itemDegreeNorm).',
+        'once per value of one hyperparameter, evaluates each on the valid part (excluding train ' +
+        'items) and on the test part, chooses the best by --metric on valid, and writes a table, ' +
+        'CSV, JSON and a chart of test accuracy and novelty against it (the paper’s Figure 2 for ' +
+        'itemDegreeNorm).',
     )
     .argument('<data>', 'interaction file: TSV, CSV or RecBole .inter, plain or .gz')
     .addOption(
@@ -57,7 +66,7 @@ export function evalCommand(io: CliIo): Command {
       '--sweep <name=values>',
       'vary one CoRML hyperparameter: start:stop:step or a|b|c (e.g. itemDegreeNorm=-0.2:0.2:0.05)',
     )
-    .option('--metric <metric@K>', 'marks the best sweep point', 'ndcg@20')
+    .option('--metric <metric@K>', 'chooses the best sweep point, on the valid part', 'ndcg@20')
     .option('--output-dir <dir>', 'sweep results and journal (default corml-sweep-<name>)')
     .option('--fresh', 'start the sweep over instead of resuming its journal')
     .option('--no-png', 'write the sweep chart as SVG only')
@@ -72,6 +81,7 @@ export function evalCommand(io: CliIo): Command {
     if (flags.sweep !== undefined) {
       if (flags.model !== 'corml')
         throw new UsageError('--sweep varies a CoRML hyperparameter: use --model corml')
+      checkModelFlags(flags, ['corml'], 'eval --sweep (it sweeps CoRML)')
       const axes = parseGrid(flags.sweep)
       if (axes.length !== 1)
         throw new UsageError('--sweep takes one hyperparameter; `corml tune` takes a grid')
@@ -80,7 +90,7 @@ export function evalCommand(io: CliIo): Command {
         data,
         flags,
         {
-          part: 'test',
+          part: 'valid+test',
           outputDir: flags.outputDir ?? `corml-sweep-${axes[0]!.name}`,
           axes,
           ks,
@@ -92,10 +102,10 @@ export function evalCommand(io: CliIo): Command {
       )
       return
     }
+    const algorithms = modelsOf(flags.model)
+    checkModelFlags(flags, algorithms, `--model ${flags.model}`)
     const dataset = await readData(data, flags, view, io, flags)
     const split = splitData(dataset, flags, view)
-    const algorithms: AlgorithmName[] =
-      flags.model === 'all' ? ['gfcf', 'ease', 'corml'] : [flags.model]
     const rows: {
       algorithm: AlgorithmName
       seconds: number

@@ -11,7 +11,7 @@ import { Command, Option } from 'commander'
 import { addDataOptions, readData } from '../data.js'
 import type { DataFlags } from '../data.js'
 import type { CliIo } from '../io.js'
-import { ALGORITHMS, DISPLAY, addModelOptions, fitModel } from '../model-flags.js'
+import { ALGORITHMS, DISPLAY, addModelOptions, checkModelFlags, fitModel } from '../model-flags.js'
 import type { AlgorithmName, ModelFlags } from '../model-flags.js'
 import { ProgressView, duration } from '../progress.js'
 import { addCommonOptions } from '../common.js'
@@ -42,6 +42,7 @@ export function trainCommand(io: CliIo): Command {
   addModelOptions(command)
   addCommonOptions(command)
   return command.action(async (data: string, flags: TrainFlags) => {
+    checkModelFlags(flags, [flags.model], `--model ${flags.model}`)
     const view = new ProgressView(io, ProgressView.modeFor(io, flags.quiet === true))
     const dataset = await readData(data, flags, view, io)
     const model = await fitModel(flags.model, dataset, flags, view, io)

@@ -15,7 +15,7 @@ import { parseGrid } from '../grid.js'
 import { gridCommand } from '../grid-run.js'
 import type { CliIo } from '../io.js'
 import { parseTarget } from '../metrics.js'
-import { addModelOptions } from '../model-flags.js'
+import { addModelOptions, checkModelFlags } from '../model-flags.js'
 import type { ModelFlags } from '../model-flags.js'
 import { integerAtLeast, listOf } from '../options.js'
 import { ProgressView } from '../progress.js'
@@ -39,7 +39,9 @@ export function tuneCommand(io: CliIo): Command {
         'the grid and ranks the valid part (excluding train items only; the test part is never ' +
         'used). Each finished point is saved to <output-dir>/runs.jsonl at once: run the same ' +
         'command again after an interruption and it goes on where it stopped. Writes ' +
-        'results.csv, results.json (with the best point) and chart.svg / chart.png.',
+        'results.csv, results.json (with the best point) and chart.svg / chart.png, and warns ' +
+        'when the best point lies on the edge of the grid. Names are CoRML’s hyperparameters, ' +
+        'as in the API (itemDegreeNorm) or kebab case (item-degree-norm).',
     )
     .argument('<data>', 'interaction file: TSV, CSV or RecBole .inter, plain or .gz')
     .requiredOption(
@@ -65,6 +67,7 @@ export function tuneCommand(io: CliIo): Command {
   addModelOptions(command)
   addCommonOptions(command)
   return command.action(async (data: string, flags: TuneFlags) => {
+    checkModelFlags(flags, ['corml'], 'corml tune (it tunes CoRML)')
     const view = new ProgressView(io, ProgressView.modeFor(io, flags.quiet === true))
     const target = parseTarget(flags.metric)
     const axes = parseGrid(flags.grid)

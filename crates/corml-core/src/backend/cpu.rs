@@ -12,9 +12,9 @@ use faer::{Accum, Par};
 use rayon::prelude::*;
 
 use super::{product_shape, Backend, Op};
+use crate::admm::AdmmSystem;
 use crate::dense::{available_memory, format_bytes, Dense};
 use crate::error::{Error, Result};
-use crate::model::system::AdmmSystem;
 use crate::progress::Control;
 
 /// Columns per panel of a long product; cancellation is checked between panels.

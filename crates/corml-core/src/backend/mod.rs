@@ -12,10 +12,10 @@ pub mod cuda;
 #[path = "cuda_stub.rs"]
 pub mod cuda;
 
+use crate::admm::AdmmSystem;
 use crate::dense::Dense;
-use crate::device::{Device, Precision};
+use crate::device::{CudaInfo, Device, Precision};
 use crate::error::{Error, Result};
-use crate::model::system::AdmmSystem;
 use crate::progress::Control;
 
 /// Whether a product operand is used as stored or transposed.
@@ -208,29 +208,71 @@ pub struct Selection {
     pub fallback: Option<String>,
 }
 
-/// Resolves a requested device: `Auto` takes `cuda:0` when it is usable, else the CPU; an explicit
-/// `Cuda(n)` fails with `CUDA_UNAVAILABLE` and the probe's reason.
+/// What this process can compute on: the one place that decides where [`Device::Auto`] runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendReport {
+    /// Where `Device::Auto` runs now: `Cuda(0)` when the probe finds `cuda:0` usable, else `Cpu`.
+    pub auto: Device,
+    /// Threads of the CPU backend (rayon's global pool; `RAYON_NUM_THREADS` sets it).
+    pub cpu_threads: usize,
+    /// What the CUDA probe found (libraries, driver, devices, and why CUDA cannot be used).
+    pub cuda: CudaInfo,
+}
+
+/// Probes the CUDA driver, libraries and devices; never panics, and never creates a context.
+pub fn probe() -> CudaInfo {
+    cuda::probe()
+}
+
+/// What [`resolve`] would do with [`Device::Auto`], the CPU's threads, and the CUDA probe.
+pub fn report() -> BackendReport {
+    let cuda = probe();
+    BackendReport {
+        auto: auto_device(&cuda),
+        cpu_threads: cpu::CpuBackend::threads(),
+        cuda,
+    }
+}
+
+/// The device `Auto` stands for, given the probe.
+fn auto_device(cuda: &CudaInfo) -> Device {
+    if cuda.available {
+        Device::Cuda(0)
+    } else {
+        Device::Cpu
+    }
+}
+
+/// Resolves a requested device: `Auto` takes `cuda:0` when the probe finds it usable and it
+/// opens, else the CPU; an explicit `Cuda(n)` fails with `CUDA_UNAVAILABLE` and the reason.
 pub fn resolve(device: Device, precision: Precision) -> Result<Selection> {
     let cpu = |fallback| Selection {
         backend: Resolved::Cpu(cpu::CpuBackend::new()),
         fallback,
     };
-    match device {
-        Device::Cpu => Ok(cpu(None)),
-        Device::Cuda(ordinal) => Ok(Selection {
+    let cuda_selection = |ordinal| -> Result<Selection> {
+        Ok(Selection {
             backend: Resolved::Cuda(cuda::CudaBackend::new(ordinal, precision)?),
             fallback: None,
-        }),
-        Device::Auto => match cuda::CudaBackend::new(0, precision) {
-            Ok(b) => Ok(Selection {
-                backend: Resolved::Cuda(b),
-                fallback: None,
-            }),
-            // No driver at all is an ordinary CPU machine, not worth a warning.
-            Err(e) => Ok(cpu(crate::device::cuda_info()
-                .driver_found
-                .then(|| e.to_string()))),
-        },
+        })
+    };
+    match device {
+        Device::Cpu => Ok(cpu(None)),
+        Device::Cuda(ordinal) => cuda_selection(ordinal),
+        Device::Auto => {
+            let info = probe();
+            match auto_device(&info) {
+                Device::Cuda(ordinal) => match cuda_selection(ordinal) {
+                    Ok(selection) => Ok(selection),
+                    Err(e) => Ok(cpu(Some(e.to_string()))),
+                },
+                // No driver at all is an ordinary CPU machine, not worth a warning.
+                _ => Ok(cpu(info.driver_found.then(|| {
+                    info.reason
+                        .unwrap_or_else(|| "CUDA is not usable".to_owned())
+                }))),
+            }
+        }
     }
 }
 

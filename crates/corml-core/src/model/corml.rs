@@ -1,15 +1,16 @@
 //! CoRML training and scoring, exactly as SPEC.md states them, on any [`Backend`]. On the CPU,
 //! each ADMM iteration's `A⁻¹X` may come from an iterative solve with `A` in sparse form
-//! ([`super::system`]) instead of the dense product: the same iterates to fp32 accuracy.
+//! ([`crate::admm`]) instead of the dense product: the same iterates to fp32 accuracy.
 
 use std::cell::RefCell;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::hyperparameters;
 use super::spectral::SpectralFilter;
-use super::system::AdmmSystem;
 use super::{Algorithm, Contribution, FitInfo, Model, Scorer, StageTime};
+use crate::admm::AdmmSystem;
 use crate::backend::{resolve, Backend, Op};
 use crate::dataset::{item_degrees, normalized, user_degrees, Interactions};
 use crate::dense::{format_bytes, Dense};
@@ -108,19 +109,21 @@ pub struct CormlParams {
 }
 
 impl Default for CormlParams {
+    /// The defaults of [`hyperparameters::HYPERPARAMETERS`], on the first device `Auto` finds.
     fn default() -> Self {
+        use hyperparameters as h;
         CormlParams {
-            lambda: 0.75,
-            dual_step_length: 5e3,
-            l2_regularization: 1.0,
-            item_degree_norm: 0.1,
-            global_scaling: 0.0,
-            user_scaling: 0.0,
-            eigenvectors: 256,
-            admm_iterations: 50,
-            partition_ratio: 1.0,
-            sparse_approx: true,
-            seed: 2026,
+            lambda: h::LAMBDA.default as f32,
+            dual_step_length: h::DUAL_STEP_LENGTH.default as f32,
+            l2_regularization: h::L2_REGULARIZATION.default as f32,
+            item_degree_norm: h::ITEM_DEGREE_NORM.default as f32,
+            global_scaling: h::GLOBAL_SCALING.default as f32,
+            user_scaling: h::USER_SCALING.default as f32,
+            eigenvectors: h::EIGENVECTORS.default as usize,
+            admm_iterations: h::ADMM_ITERATIONS.default as usize,
+            partition_ratio: h::PARTITION_RATIO.default,
+            sparse_approx: h::SPARSE_APPROX.default != 0.0,
+            seed: h::SEED.default as u64,
             device: Device::Auto,
             precision: Precision::Fp32,
             admm_solver: AdmmSolver::Auto,
@@ -129,76 +132,29 @@ impl Default for CormlParams {
     }
 }
 
-fn check(ok: bool, name: &str, value: impl std::fmt::Display, rule: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "{name} = {value} is out of range: it must be {rule}"
-        )))
-    }
-}
-
 impl CormlParams {
-    /// Checks every value; errors name the option, its value and the allowed range.
+    /// Checks every value against [`hyperparameters::HYPERPARAMETERS`]; errors name the option,
+    /// its value and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        let f = |x: f32| x.is_finite();
-        check(
-            f(self.lambda) && self.lambda > 0.0 && self.lambda <= 1.0,
-            "lambda",
-            self.lambda,
-            "in (0, 1]",
-        )?;
-        check(
-            f(self.dual_step_length) && self.dual_step_length > 0.0,
-            "dualStepLength",
-            self.dual_step_length,
-            "a finite number > 0",
-        )?;
-        check(
-            f(self.l2_regularization) && self.l2_regularization >= 0.0,
-            "l2Regularization",
-            self.l2_regularization,
-            "a finite number ≥ 0",
-        )?;
-        check(
-            f(self.item_degree_norm) && self.item_degree_norm.abs() <= 2.0,
-            "itemDegreeNorm",
-            self.item_degree_norm,
-            "in [-2, 2]",
-        )?;
-        check(
-            f(self.global_scaling) && self.global_scaling.abs() <= 10.0,
-            "globalScaling",
-            self.global_scaling,
-            "in [-10, 10]",
-        )?;
-        check(
-            f(self.user_scaling) && self.user_scaling.abs() <= 10.0,
-            "userScaling",
-            self.user_scaling,
-            "in [-10, 10]",
-        )?;
-        check(
-            self.eigenvectors >= 1 && self.eigenvectors <= 4096,
-            "eigenvectors",
-            self.eigenvectors,
-            "an integer in [1, 4096]",
-        )?;
-        check(
-            self.admm_iterations >= 1 && self.admm_iterations <= 10_000,
-            "admmIterations",
-            self.admm_iterations,
-            "an integer in [1, 10000]",
-        )?;
-        check(
-            self.partition_ratio.is_finite()
-                && self.partition_ratio > 0.0
-                && self.partition_ratio <= 1.0,
-            "partitionRatio",
-            self.partition_ratio,
-            "in (0, 1]",
-        )
+        use hyperparameters as h;
+        for (hp, value) in [
+            (h::LAMBDA, self.lambda),
+            (h::DUAL_STEP_LENGTH, self.dual_step_length),
+            (h::L2_REGULARIZATION, self.l2_regularization),
+            (h::ITEM_DEGREE_NORM, self.item_degree_norm),
+            (h::GLOBAL_SCALING, self.global_scaling),
+            (h::USER_SCALING, self.user_scaling),
+        ] {
+            hp.check(f64::from(value), value)?;
+        }
+        for (hp, value) in [
+            (h::EIGENVECTORS, self.eigenvectors),
+            (h::ADMM_ITERATIONS, self.admm_iterations),
+        ] {
+            hp.check(value as f64, value)?;
+        }
+        h::SEED.check(self.seed as f64, self.seed)?;
+        h::PARTITION_RATIO.check(self.partition_ratio, self.partition_ratio)
     }
 }
 

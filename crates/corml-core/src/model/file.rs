@@ -23,7 +23,6 @@
 //! model is built. Writing goes to a temporary file in the target directory that is flushed to
 //! disk and then renamed over the target, so a crash leaves either the old file or the new one.
 
-use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +37,7 @@ use super::{Algorithm, FitInfo, Model, StageTime};
 use crate::dataset::{item_degrees, normalized, IdMap};
 use crate::dense::{available_memory, format_bytes, Dense};
 use crate::error::{Error, Result};
+use crate::files::{open_regular, write_atomic, FileMode};
 use crate::sparse::Csr;
 use crate::{Device, Precision};
 
@@ -258,36 +258,14 @@ fn write_corml_params<W: Write>(f: &mut FieldWriter<W>, p: &CormlParams) -> std:
 
 impl Model {
     /// Writes the model to `path` atomically: a temporary file in the same directory, flushed to
-    /// disk, then renamed over `path`. On any failure `path` is left as it was.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if path.is_dir() {
-            return Err(Error::invalid(format!(
-                "{} is a directory: give a file path for the model",
-                path.display()
-            )));
-        }
-        let tmp = tempfile::Builder::new()
-            .prefix(".corml-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| io_error(dir, e))?;
-        let written = write_model(self, BufWriter::with_capacity(1 << 20, tmp.as_file()))
-            .and_then(|w| w.into_inner().map_err(|e| e.into_error()).map(|_| ()));
-        written.map_err(|e| io_error(tmp.path(), e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| io_error(tmp.path(), e))?;
-        tmp.persist(path).map_err(|e| io_error(path, e.error))?;
-        #[cfg(unix)]
-        if let Ok(d) = File::open(dir) {
-            // Makes the rename itself durable; a failure here does not undo a complete write.
-            let _ = d.sync_all();
-        }
-        Ok(())
+    /// disk, then renamed over `path`. On any failure `path` is left as it was. The file gets the
+    /// permissions of `mode` (by default `0o666` less the umask); temporary files left by an
+    /// earlier save to `path` that was killed are removed.
+    pub fn save(&self, path: &Path, mode: FileMode) -> Result<()> {
+        write_atomic(path, mode, |file| {
+            write_model(self, BufWriter::with_capacity(1 << 20, file))
+                .and_then(|w| w.into_inner().map_err(|e| e.into_error()).map(|_| ()))
+        })
     }
 
     /// The model file's bytes, for storage elsewhere (object stores, databases). The size is
@@ -313,7 +291,7 @@ impl Model {
 
     /// Reads a model file written by [`Model::save`].
     pub fn load(path: &Path) -> Result<Model> {
-        let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+        let mut file = open_regular(path)?;
         let size = file.metadata().map_err(|e| io_error(path, e))?.len();
         let mut header = [0u8; HEADER_LEN];
         let got = read_up_to(&mut file, &mut header).map_err(|e| io_error(path, e))?;
@@ -518,7 +496,7 @@ impl<'a> FieldReader<'a> {
     fn len(&mut self, size: usize, what: &str) -> Parse<usize> {
         let n = self.usize(what)?;
         if n.checked_mul(size)
-            .map_or(true, |b| b > self.bytes.len() - self.at)
+            .is_none_or(|b| b > self.bytes.len() - self.at)
         {
             return Err(format!(
                 "inconsistent model data: {what} declares {n} entries, more than the data holds"

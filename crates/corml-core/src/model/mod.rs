@@ -7,8 +7,8 @@ pub mod corml;
 pub mod ease;
 pub mod file;
 pub mod gfcf;
+pub mod hyperparameters;
 pub mod spectral;
-pub mod system;
 
 use std::sync::Arc;
 

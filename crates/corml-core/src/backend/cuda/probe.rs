@@ -165,7 +165,7 @@ fn versioned_file(dir: &Path, prefix: &str) -> Option<PathBuf> {
         let Some(major) = rest.split('.').next().and_then(|m| m.parse::<u32>().ok()) else {
             continue;
         };
-        if (11..=13).contains(&major) && best.as_ref().map_or(true, |(m, _)| major > *m) {
+        if (11..=13).contains(&major) && best.as_ref().is_none_or(|(m, _)| major > *m) {
             best = Some((major, entry.path()));
         }
     }
