@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs'
+
 import test from 'ava'
 
 import { CoRML, CormlError, Dataset, EASE, GFCF, evaluate, isCormlError } from '../src/index.js'
+import { ERROR_CODES } from '../src/errors.js'
 import * as native from '../src/native/index.cjs'
 import { FAST, checkerboard } from './fixtures.js'
 
@@ -220,4 +223,17 @@ test('every error is recognised by isCormlError, native or not', async (t) => {
   const parse = await t.throwsAsync(Dataset.fromFile('/definitely/not/here.tsv'))
   t.true(isCormlError(parse))
   t.is((parse as Error & { code: string }).code, 'IO_ERROR')
+})
+
+test('one list of error codes: the facade, the native core and the README agree', (t) => {
+  const nativeCodes = native.errorCodes()
+  // The facade adds only the code of the loader, which fails before any native call.
+  t.deepEqual(
+    [...ERROR_CODES].filter((c) => c !== 'NATIVE_BINDING_UNAVAILABLE'),
+    nativeCodes.filter((c) => c !== 'INTERNAL').concat('INTERNAL'),
+  )
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const table = [...readme.matchAll(/^\| `([A-Z_]+)` +\|/gm)].map((m) => m[1])
+  t.deepEqual(table, [...ERROR_CODES])
+  for (const code of nativeCodes) t.true(isCormlError(Object.assign(new Error(), { code })), code)
 })

@@ -51,6 +51,45 @@ test('ESM import and CommonJS require give the same API, and both work', (t) => 
   t.deepEqual(b!.recs, ['z'])
 })
 
+test('objects of the CommonJS build passed to the ESM build get a message that says so', (t) => {
+  const r = node([
+    '--input-type=module',
+    '-e',
+    `
+    import * as esm from 'corml-native'
+    import { createRequire } from 'node:module'
+    const cjs = createRequire(import.meta.url)('corml-native')
+    const data = cjs.Dataset.fromPairs(['a', 'a', 'b', 'b', 'c'], ['x', 'y', 'x', 'z', 'y'])
+    const model = await cjs.GFCF.fit(data, { eigenvectors: 2 })
+    const out = []
+    for (const attempt of [
+      () => esm.GFCF.fit(data, { eigenvectors: 2 }),
+      () => esm.evaluate(model, { test: data }),
+      () => esm.evaluate(model, { test: esm.Dataset.fromPairs(['a'], ['x']) }),
+    ]) {
+      try {
+        await attempt()
+        out.push('accepted')
+      } catch (e) {
+        out.push({ code: e.code, message: e.message, coded: e instanceof esm.CormlError })
+      }
+    }
+    console.log(JSON.stringify(out))
+  `,
+  ])
+  t.is(r.status, 0, r.err)
+  const out = JSON.parse(r.out) as { code: string; message: string; coded: boolean }[]
+  t.is(out.length, 3)
+  for (const e of out) {
+    t.is(e.code, 'INVALID_ARGUMENT')
+    t.true(e.coded)
+    t.regex(e.message, /from the CommonJS build of corml-native \(this is its ESM build/)
+    t.regex(e.message, /all `import` or all `require`/)
+  }
+  t.regex(out[0]!.message, /^train must be a Dataset, not a Dataset from/)
+  t.regex(out[1]!.message, /^model must be a trained model, not a model from/)
+})
+
 test('no loadable binary: NATIVE_BINDING_UNAVAILABLE naming the platform and what to do', (t) => {
   // The built facade and loader without the .node file, outside any node_modules that could
   // hold a platform package.

@@ -33,25 +33,19 @@
  * }
  * ```
  */
-export type CormlErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'EMPTY_DATA'
-  | 'PARSE_ERROR'
-  | 'IO_ERROR'
-  | 'UNKNOWN_USER'
-  | 'UNKNOWN_ITEM'
-  | 'ABORTED'
-  | 'OUT_OF_MEMORY'
-  | 'OUT_OF_DEVICE_MEMORY'
-  | 'CUDA_UNAVAILABLE'
-  | 'CUDA_ERROR'
-  | 'NUMERICAL_ERROR'
-  | 'INVALID_MODEL_FILE'
-  | 'UNSUPPORTED_MODEL_VERSION'
-  | 'NATIVE_BINDING_UNAVAILABLE'
-  | 'INTERNAL'
+export type CormlErrorCode = (typeof ERROR_CODES)[number]
 
-const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
+/**
+ * Every {@link CormlErrorCode}, in the order of the README's table: the one list of codes (a test
+ * checks it against the native core's and the README's).
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODES } from 'corml-native'
+ * const known = new Set<string>(ERROR_CODES)
+ * ```
+ */
+export const ERROR_CODES = Object.freeze([
   'INVALID_ARGUMENT',
   'EMPTY_DATA',
   'PARSE_ERROR',
@@ -68,7 +62,9 @@ const CODES: ReadonlySet<string> = new Set<CormlErrorCode>([
   'UNSUPPORTED_MODEL_VERSION',
   'NATIVE_BINDING_UNAVAILABLE',
   'INTERNAL',
-])
+] as const)
+
+const CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES)
 
 /**
  * Every error corml-native throws or rejects with, from the TypeScript layer (argument checks,
@@ -104,14 +100,6 @@ Object.defineProperty(CormlError.prototype, 'name', {
   writable: true,
   configurable: true,
 })
-
-/**
- * The error codes, in the order of the README's table; the native core's list is checked
- * against it by a test.
- *
- * @internal
- */
-export const ERROR_CODES: readonly CormlErrorCode[] = [...CODES] as CormlErrorCode[]
 
 /**
  * `error` as a {@link CormlError} when it carries one of our codes (errors of the native layer

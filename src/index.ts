@@ -38,7 +38,7 @@ export type { Hyperparameter } from './hyperparameters.js'
 
 export { backendInfo } from './backend.js'
 export type { BackendInfo, CudaDevice, CudaLibrary } from './backend.js'
-export { CormlError, isCormlError } from './errors.js'
+export { CormlError, ERROR_CODES, isCormlError } from './errors.js'
 export type { CormlErrorCode } from './errors.js'
 export { Dataset } from './dataset.js'
 export type {
