@@ -1,7 +1,7 @@
 /**
  * Reproduces a row of the CoRML paper's Table 2 on a dataset from `../shared/data` (or any
  * interaction file): CoRML, EASE and GF-CF trained on one seeded split, evaluated with the full
- * ranking protocol of SPEC.md, with training times.
+ * ranking protocol of the paper (docs/algorithm.md), with training times.
  *
  * ```sh
  * npm run reproduce -- gowalla [--models corml,ease,gfcf] [--seed 2026] [--json]

@@ -15,7 +15,7 @@
  *   paper's ML-20M settings; `--scale` shrinks it for quick runs. Named datasets (`gowalla`, …)
  *   come from `../shared/data`; any other argument is an interaction file. Both are trained on
  *   the seeded 60/20/20 split with their preset, and evaluated (NDCG@20, MRR@20) on its test part.
- * - `--literal` adds `corml-literal`: SPEC.md's algorithm as written (`admmSolver: 'dense'`, a
+ * - `--literal` adds `corml-literal`: the algorithm as written (`admmSolver: 'dense'`, a
  *   Cholesky inverse and one dense product per ADMM iteration), beside `corml` (`'auto'`).
  * - For CoRML it reports the ADMM loop's achieved GFLOP/s next to a plain gemm of the largest
  *   part's size measured in the same process.

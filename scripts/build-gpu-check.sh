@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds what scripts/gpu-check.sh runs on a GPU machine, which has the CUDA toolkit and driver but
-# no Rust, no Node.js and no network: the release test binary of the backends (conformance and
-# CPU/GPU parity) and the training benchmark, both with the CUDA backend compiled in, plus a copy
-# of the Gowalla interactions (never committed: `.gpu-check/` is ignored by git).
+# no Rust, no Node.js and no network: the release test binaries of the backends (conformance and
+# CPU/GPU parity) and of the models (each model-level test on every device), and the training
+# benchmark, all with the CUDA backend compiled in, plus a copy of the Gowalla interactions (never committed: `.gpu-check/` is ignored by git).
 #
 #   scripts/build-gpu-check.sh [DATA_DIR]      # DATA_DIR defaults to ../shared/data
 #
@@ -19,13 +19,16 @@ executable() {
   sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1
 }
 
-echo "building the backends test (release, CUDA compiled in)..." >&2
+echo "building the backends and model tests (release, CUDA compiled in)..." >&2
 tests=$(cargo test --release -p corml-core --features cuda --test backends --no-run \
+  --message-format=json | executable)
+models=$(cargo test --release -p corml-core --features cuda --test models --no-run \
   --message-format=json | executable)
 echo "building the training benchmark..." >&2
 bench=$(cargo bench -p corml-core --features cuda --bench training --no-run \
   --message-format=json | executable)
 cp "$tests" "$out/bin/backends"
+cp "$models" "$out/bin/models"
 cp "$bench" "$out/bin/training"
 
 if [ -f "$data_dir/gowalla/gowalla.inter.tsv.gz" ]; then

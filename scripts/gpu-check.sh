@@ -12,7 +12,9 @@
 # 2. The backends test binary: each Backend operation on the GPU against the CPU, and the
 #    CPU/GPU training parity (H to 1e-4 relative Frobenius, NDCG@20 to 1e-3, tf32 measured) on an
 #    ML-20M-shaped problem at 1/10 scale and on Gowalla's top 4,000 items.
-# 3. The training benchmark: CoRML on the ML-20M-shaped problem (13,680 items, ~10M
+# 3. The models test binary: every model-level test on the CPU and on cuda:0 (the withheld item
+#    ranks first, no seen items, the ADMM invariants, GPU iterates against the CPU's).
+# 4. The training benchmark: CoRML on the ML-20M-shaped problem (13,680 items, ~10M
 #    interactions, partitionRatio 1) in fp32 and tf32, and on Gowalla with the paper's settings:
 #    seconds per stage, and the ADMM loop's TFLOP/s beside a plain sgemm measured in the same run.
 #
@@ -39,7 +41,7 @@ step() {
   fi
 }
 
-for bin in backends training; do
+for bin in backends models training; do
   if [ ! -x "$check/bin/$bin" ]; then
     echo "missing $check/bin/$bin: run scripts/build-gpu-check.sh on the build machine first"
     exit 2
@@ -102,6 +104,9 @@ if [ -f "$check/data/gowalla/gowalla.inter.tsv.gz" ]; then
 fi
 export CORML_REQUIRE_CUDA=1
 step 240 "$check/bin/backends" --nocapture --test-threads 1
+
+section "model tests on every device (withheld item first, no seen items, ADMM invariants, solver agreement)"
+step 120 "$check/bin/models" --nocapture --test-threads 1
 
 if [ "$quick" != "--quick" ]; then
   section "training: ML-20M-shaped, fp32"

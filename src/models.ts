@@ -131,9 +131,10 @@ export interface CoRMLOptions extends CoRMLHyperparameters, DeviceOptions, LongW
   /**
    * How the CPU computes each ADMM iteration's `A⁻¹X`. `'auto'` (default) takes the iterative
    * (Chebyshev) solve with `A` in sparse form where a cost model says it is cheaper: sparse data
-   * and a large `dualStepLength`, as in the Gowalla and Yelp2018 presets. `'dense'` runs SPEC.md
-   * literally (a Cholesky inverse and one dense product per iteration); `'iterative'` forces the
-   * other. The iterates agree to fp32 accuracy. GPUs always use the dense product.
+   * and a large `dualStepLength`, as in the Gowalla and Yelp2018 presets. `'dense'` runs the
+   * algorithm as written (a Cholesky inverse and one dense product per iteration; see
+   * docs/algorithm.md); `'iterative'` forces the other. The iterates agree to fp32 accuracy.
+   * GPUs always use the dense product.
    */
   admmSolver?: AdmmSolver
 }

@@ -71,7 +71,7 @@ export interface Contribution {
 /**
  * Why an item has its score for a user or a history. `metric + graph = score`, and the
  * contributions of all history items add up to `metric` and `graph`. CoRML's graph term is
- * clamped at 0 (SPEC.md "Scoring"): where the clamp applies, `graph` and every graph
+ * clamped at 0 (docs/algorithm.md, "Scoring"): where the clamp applies, `graph` and every graph
  * contribution are 0.
  *
  * @example

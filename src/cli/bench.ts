@@ -23,7 +23,7 @@ import type { Recommender } from '../recommender.js'
 import { barChart, writeChart } from './chart.js'
 import { writeFileAtomic } from './files.js'
 
-/** The models a benchmark trains: `corml-literal` is SPEC.md's dense algorithm as written. */
+/** The models a benchmark trains: `corml-literal` is the dense algorithm as written (`admmSolver: 'dense'`). */
 export const BENCH_MODELS = ['gfcf', 'ease', 'corml', 'corml-literal'] as const
 /** One of {@link BENCH_MODELS}. */
 export type BenchModel = (typeof BENCH_MODELS)[number]

@@ -71,7 +71,7 @@ fn parse_args() -> Result<Args, Error> {
             "--device" => args.device = value()?.parse()?,
             "--precision" => args.precision = value()?.parse()?,
             "--solver" => args.solver = value()?.parse()?,
-            // SPEC.md's algorithm as written: the dense solver.
+            // The algorithm as written: the dense solver.
             "--literal" => args.solver = AdmmSolver::Dense,
             "--models" => args.models = value()?.split(',').map(str::to_owned).collect(),
             "--iters" => args.iters = Some(value()?.parse()?),

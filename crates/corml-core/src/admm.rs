@@ -278,7 +278,7 @@ impl AdmmSystem {
     }
 
     /// `out ← out + alpha · Rtᵀ diag(w) Rt x`: the sparse coupling term of `A` alone, applied to a
-    /// dense right-hand side in column panels (the graph-filter term `ε · II · Gp` of SPEC.md).
+    /// dense right-hand side in column panels (the graph-filter term `ε · II · Gp`).
     pub fn apply_coupling(
         &self,
         x: &Dense,

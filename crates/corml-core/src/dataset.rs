@@ -1,5 +1,5 @@
 //! Interaction data: external ids mapped to dense indices, the binary user × item matrix,
-//! degrees, and the seeded per-user train / valid / test split of SPEC.md.
+//! degrees, and the seeded per-user train / valid / test split of the paper's protocol (`docs/algorithm.md`, "Evaluation").
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -384,7 +384,7 @@ impl Interactions {
         self.split_parts(parts)
     }
 
-    /// Splits each user's interactions into train / valid / test (SPEC.md "Split").
+    /// Splits each user's interactions into train / valid / test (`docs/algorithm.md`, "Evaluation").
     pub fn split(&self, ratios: [f64; 3], seed: u64) -> Result<Split> {
         validate_ratios(ratios)?;
         self.ensure_not_empty()?;
@@ -451,7 +451,7 @@ fn validate_ratios(ratios: [f64; 3]) -> Result<()> {
     Ok(())
 }
 
-/// How many of a user's `n` interactions go to train, valid and test (SPEC.md "Split").
+/// How many of a user's `n` interactions go to train, valid and test (`docs/algorithm.md`, "Evaluation").
 ///
 /// `valid = ⌊r_v·n⌋`, `test = ⌊r_t·n⌋`; then, while train keeps more than one interaction, a part
 /// whose exact share `r·n` lies strictly between 0 and 1 takes one from train, test first.

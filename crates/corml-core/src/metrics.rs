@@ -1,4 +1,4 @@
-//! Full-ranking evaluation (SPEC.md "Evaluation protocol"): NDCG, MRR, Recall and Novelty at K.
+//! Full-ranking evaluation (`docs/algorithm.md`, "Evaluation"): NDCG, MRR, Recall and Novelty at K.
 
 use std::time::Instant;
 

@@ -1,4 +1,4 @@
-//! Recursive spectral bisection of the item set (SPEC.md "Partitions").
+//! Recursive spectral bisection of the item set (`docs/algorithm.md`, "partition").
 
 use crate::error::Result;
 use crate::progress::Control;

@@ -25,16 +25,16 @@ pub struct TruncatedSvd {
 pub struct SvdOptions {
     /// Number of singular vectors wanted.
     pub rank: usize,
-    /// Size of the random subspace (SPEC.md: `max(4k, 32)`).
+    /// Size of the random subspace (`max(4k, 32)`).
     pub oversampled: usize,
-    /// Power iterations, each re-orthonormalized by QR (SPEC.md: 10).
+    /// Power iterations, each re-orthonormalized by QR (10).
     pub power_iterations: usize,
     /// Seed of the random test matrix.
     pub seed: u64,
 }
 
 impl SvdOptions {
-    /// SPEC.md's settings for rank `k`: `q = max(4k, 32)`, 10 power iterations.
+    /// The settings for rank `k` (`docs/algorithm.md`, "svd"): `q = max(4k, 32)`, 10 power iterations.
     pub fn spec(rank: usize, seed: u64) -> Self {
         SvdOptions {
             rank,
@@ -100,7 +100,7 @@ fn ritz(basis: &Dense, projected: Mat<f32>, k: usize) -> Result<TruncatedSvd> {
 
 /// Top right singular vectors of `a` (with `at = aᵀ`), by randomized subspace iteration.
 ///
-/// The subspace is SPEC.md's: `span((AᵀA)^(p+1) Ω)` for `p` power iterations and a Gaussian `Ω`
+/// The subspace is `span((AᵀA)^(p+1) Ω)` for `p` power iterations and a Gaussian `Ω`
 /// of `q` columns, which is what Halko–Martinsson–Tropp's scheme spans after `A Ω` and `p`
 /// rounds of `Aᵀ`, `A`. It is built on the item side only: every round multiplies by `A` and
 /// `Aᵀ` and orthonormalizes the `cols × q` result, so the tall `rows × q` matrices are never

@@ -257,7 +257,7 @@ fn elementwise_passes_agree() {
     }
 }
 
-/// One fused ADMM step against a direct transcription of SPEC.md's formulas.
+/// One fused ADMM step against a direct transcription of its formulas (`docs/algorithm.md`, "admm").
 #[test]
 fn admm_step_matches_the_formulas_on_every_backend() {
     for &n in &SIZES {

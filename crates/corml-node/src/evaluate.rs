@@ -67,7 +67,7 @@ impl From<Evaluation> for EvaluationResult {
 }
 
 /// Ranks every item for each user with a test item, excluding the user's train and `valid`
-/// items, and averages NDCG, MRR, Recall and Novelty at each K of `ks` (SPEC.md protocol).
+/// items, and averages NDCG, MRR, Recall and Novelty at each K of `ks` (the CoRML paper's protocol).
 ///
 /// `valid` and `test` must come from the split the model was trained on (same id space), else
 /// `INVALID_ARGUMENT`. Without `valid` only the training items are excluded (a validation run,

@@ -15,7 +15,7 @@ use crate::error::{from_core, Result};
 use crate::model::{ModelTask, NativeModel};
 use crate::progress::{control, ProgressCallback, ProgressReport};
 
-/// CoRML hyperparameters; every field is optional and defaults to SPEC.md's value.
+/// CoRML hyperparameters; every field is optional and defaults to the value of `cormlHyperparameters()`.
 #[napi(object)]
 #[derive(Clone, Debug, Default)]
 pub struct CormlOptions {
@@ -48,7 +48,7 @@ pub struct CormlOptions {
     /// cores; faster, with a small accuracy cost). The CPU always computes in fp32.
     pub precision: Option<String>,
     /// How the CPU computes each ADMM iteration's `A⁻¹X`: `'auto'` (default: the iterative solve
-    /// where it is cheaper), `'dense'` (SPEC.md literally) or `'iterative'`. GPUs always use the
+    /// where it is cheaper), `'dense'` (the algorithm as written: a Cholesky inverse and a dense product) or `'iterative'`. GPUs always use the
     /// dense product. The iterates agree to fp32 accuracy either way.
     pub admm_solver: Option<String>,
     /// Bytes the dense work may use; default: what the backend reports free.

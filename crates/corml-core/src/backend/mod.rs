@@ -166,10 +166,10 @@ pub trait Backend: Sync {
     fn scale_add_diagonal(&self, m: &mut Self::Matrix, alpha: f32, d: &[f32]) -> Result<()>;
 
     /// `m_ij ← -left_i · max(0, m_ij) · right_j` off the diagonal, `m_ii ← 0`
-    /// (the graph-filter term `Gp` of SPEC.md from `V_P V_Pᵀ`).
+    /// (the graph-filter term `Gp` from `V_P V_Pᵀ`, `docs/algorithm.md`).
     fn hollow_clamp_scale(&self, m: &mut Self::Matrix, left: &[f32], right: &[f32]) -> Result<()>;
 
-    /// One ADMM iteration after `h = Ainv · X` (SPEC.md step 4), in one pass over the pairs
+    /// One ADMM iteration after `h = Ainv · X` (`docs/algorithm.md`, "admm"), in one pass over the pairs
     /// `(i, j)`, `(j, i)`:
     /// 1. the diagonal correction `H = h + b − Ainv · diag(ℓ)` with `ℓ_j = (h_jj + b_jj) / (Ainv_jj + 1e-10)`,
     ///    so `diag(H) = 0`;

@@ -1,4 +1,4 @@
-//! CoRML training and scoring, exactly as SPEC.md states them, on any [`Backend`]. On the CPU,
+//! CoRML training and scoring, as `docs/algorithm.md` states them, on any [`Backend`]. On the CPU,
 //! each ADMM iteration's `A⁻¹X` may come from an iterative solve with `A` in sparse form
 //! ([`crate::admm`]) instead of the dense product: the same iterates to fp32 accuracy.
 
@@ -22,7 +22,7 @@ use crate::sparse::Csr;
 use crate::svd::{randomized_svd, randomized_svd_gram, SvdOptions};
 use crate::with_backend;
 
-/// Entries of S below this are dropped when a part is stored (SPEC.md step 4).
+/// Entries of S below this are dropped when a part is stored (`docs/algorithm.md`, "extract and sparsify").
 pub const KEEP_THRESHOLD: f32 = 5e-4;
 
 /// Dense `n × n` matrices alive at once while a part is solved.
@@ -40,7 +40,7 @@ pub enum AdmmSolver {
     /// parts: large ρ), else the dense one.
     #[default]
     Auto,
-    /// SPEC.md literally: a Cholesky inverse and one dense `n³` product per iteration.
+    /// The algorithm as written: a Cholesky inverse and one dense `n³` product per iteration.
     Dense,
     /// Chebyshev iteration with `A` in sparse form, whatever the cost.
     Iterative,
@@ -73,7 +73,8 @@ impl std::fmt::Display for AdmmSolver {
     }
 }
 
-/// CoRML hyperparameters (SPEC.md "Hyperparameters"); `Default` gives SPEC.md's defaults.
+/// CoRML hyperparameters (`docs/algorithm.md`, "Hyperparameters"); `Default` gives the defaults
+/// of [`hyperparameters::HYPERPARAMETERS`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct CormlParams {
     /// λ: weight between H (metric part) and G (graph-filter part), in (0, 1].
@@ -211,7 +212,7 @@ impl CormlModel {
         &self.h_upper
     }
 
-    /// Each history item's metric and graph parts of item `target`'s score (SPEC.md
+    /// Each history item's metric and graph parts of item `target`'s score (`docs/algorithm.md`,
     /// "Scoring"); the graph parts are 0 when the clamp `max(0, ·)` applies.
     pub(crate) fn contributions(
         &self,
@@ -309,7 +310,7 @@ impl Timer {
     }
 }
 
-/// Trains CoRML on `train` (SPEC.md "Training").
+/// Trains CoRML on `train` (`docs/algorithm.md`, "Training").
 pub fn fit(train: &Interactions, params: &CormlParams, ctl: &Control) -> Result<Model> {
     params.validate()?;
     train.ensure_not_empty()?;
@@ -408,7 +409,7 @@ fn fit_on<B: Backend>(
     Ok(Model::new(Algorithm::Corml(model), train, info))
 }
 
-/// What every part needs from the whole training matrix (SPEC.md steps 1–2).
+/// What every part needs from the whole training matrix (`docs/algorithm.md`, "svd" and "partition").
 struct Prepared {
     /// Item degrees `d_i`.
     degrees: Vec<f32>,
@@ -489,7 +490,7 @@ fn check_memory<B: Backend>(
     )))
 }
 
-/// The solve of one item part (SPEC.md step 4).
+/// The solve of one item part (`docs/algorithm.md`, "Per part" and "admm").
 struct PartSolver<'a, B: Backend> {
     backend: &'a B,
     r: &'a Csr,
@@ -561,7 +562,7 @@ impl<B: Backend> PartSolver<'_, B> {
     /// The ADMM iterates `(H, S)` after the last iteration.
     ///
     /// With the dense solver `A⁻¹` comes from a Cholesky factorization and each iteration
-    /// multiplies by it (SPEC.md literally). With the iterative one, `A⁻¹`, `A⁻¹B` and each
+    /// multiplies by it (the algorithm as written). With the iterative one, `A⁻¹`, `A⁻¹B` and each
     /// iteration's `A⁻¹X` come from Chebyshev solves with `A` in sparse form, and the graph term
     /// `ε · II · Gp` from sparse products: the same iterates to fp32 accuracy.
     fn run(&self) -> Result<(B::Matrix, B::Matrix)> {
@@ -731,7 +732,7 @@ fn admm_iterates_on<B: Backend>(
     Ok((backend.download(h)?, backend.download(s)?))
 }
 
-/// SPEC.md step 5: raise a threshold from 1e-4 by ×1.25 until `2·nnz + I + 1 < (U + I)·64`.
+/// The sparse approximation (`docs/algorithm.md`, "extract and sparsify"): raise a threshold from 1e-4 by ×1.25 until `2·nnz + I + 1 < (U + I)·64`.
 fn sparse_approximation(triplets: &mut Vec<(u32, u32, f32)>, n_users: usize, n_items: usize) {
     let budget = ((n_users + n_items) * 64) as f64;
     let mut tau = 1e-4f32;
@@ -771,7 +772,7 @@ impl Scorer for CormlModel {
         self.degrees.len()
     }
 
-    /// `y = y_G + y_H` of SPEC.md "Scoring".
+    /// `y = y_G + y_H` (`docs/algorithm.md`, "Scoring").
     fn score_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()> {
         let n = self.n_items();
         let graph_weight = 1.0 / self.params.lambda - 1.0;

@@ -1,4 +1,5 @@
-//! Trained models behind one interface: CoRML and the two baselines of SPEC.md, EASE and GF-CF.
+//! Trained models behind one interface: CoRML and its two baselines, EASE and GF-CF
+//! (`docs/algorithm.md`).
 //!
 //! Every model is item-based: it scores any history row (a known user's training row or a new
 //! user's items) without retraining.
