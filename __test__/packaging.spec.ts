@@ -112,6 +112,6 @@ test('no loadable binary: NATIVE_BINDING_UNAVAILABLE naming the platform and wha
     t.not(r.status, 0, what)
     t.regex(r.err, /NATIVE_BINDING_UNAVAILABLE|could not be loaded on/, what)
     t.regex(r.err, new RegExp(`${process.platform}-${process.arch}`), what)
-    t.regex(r.err, /optional dependency|build it from source/i, what)
+    t.regex(r.err, /pack:local|optional dependency|build it from source/i, what)
   }
 })

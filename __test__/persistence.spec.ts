@@ -60,7 +60,7 @@ for (const [name, fitted] of Object.entries(models)) {
     t.true(Buffer.isBuffer(bytes))
     const path = join(dir, `${name}-buffer.corml`)
     await model.save(path)
-    t.true(bytes.equals(readFileSync(path)))
+    t.true(Buffer.from(bytes).equals(readFileSync(path)))
     const again = await modelFromBuffer(new Uint8Array(bytes))
     t.deepEqual(await everything(again), await everything(model))
   })
@@ -80,7 +80,7 @@ test('each class loads its own models and names the algorithm of another', async
 
 test('damaged, foreign and newer files reject with codes and leave nothing loaded', async (t) => {
   const model = await models.GFCF!
-  const good = await model.toBuffer()
+  const good = Buffer.from(await model.toBuffer())
   const cases: [string, Buffer, string][] = [
     ['empty', Buffer.alloc(0), 'INVALID_MODEL_FILE'],
     ['text', Buffer.from('user\titem\n1\t2\n'), 'INVALID_MODEL_FILE'],

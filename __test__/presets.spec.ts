@@ -10,7 +10,7 @@ const TABLE = {
   ml20m: [0.8, 10.0, 0.1, 0.0, 0.0, 1.0],
 } as const
 
-test('presets match the paper's Table 2 settings', (t) => {
+test('presets match the settings of the paper’s Table 2', (t) => {
   t.deepEqual(Object.keys(presets).sort(), Object.keys(TABLE).sort())
   for (const [name, row] of Object.entries(TABLE)) {
     const [lambda, dualStepLength, l2Regularization, globalScaling, userScaling, partitionRatio] =

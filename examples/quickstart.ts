@@ -1,22 +1,17 @@
 /**
  * The main job on the embedded sample: split, train CoRML (and the EASE and GF-CF baselines),
  * print test metrics and a few recommendations. Run with `npm run demo`.
+ *
+ * CoRML's settings were chosen by NDCG@10 on the validation part of this split, never on the
+ * test part that the table reports: `corml tune examples/data/sample.tsv --metric ndcg@10
+ * --grid lambda=0.2:0.9:0.1,itemDegreeNorm=-0.1:0.5:0.1,eigenvectors=4|6|8|10`. The baselines
+ * run with their defaults, GF-CF at CoRML's rank. Tuned the same way (alpha 4), GF-CF matches
+ * CoRML on this sample, NDCG@10 0.3546 against 0.3532: its 8 communities are exactly the
+ * low-rank structure GF-CF's filter models.
  */
-import { fileURLToPath } from 'node:url'
+import { CoRML, Dataset, EASE, GFCF, backendInfo, evaluate, type Recommender } from 'corml-native'
 
-import {
-  CoRML,
-  Dataset,
-  EASE,
-  GFCF,
-  backendInfo,
-  evaluate,
-  type Recommender,
-} from '../src/index.js'
-
-const samplePath = fileURLToPath(new URL('./data/sample.tsv', import.meta.url))
-
-const data = await Dataset.fromFile(samplePath)
+const data = await Dataset.sample() // the same as examples/data/sample.tsv
 console.log(
   `sample: ${data.numUsers} users, ${data.numItems} items, ${data.numInteractions} interactions`,
 )
@@ -29,10 +24,11 @@ console.log(
 
 const models: [string, Recommender][] = []
 // The sample has 8 latent communities, so a rank-8 spectral part fits it; on real data keep the
-// paper's 256 (the default) and start from a preset.
+// paper's 256 (the default) and start from a preset. λ and t were tuned on the validation part.
 const corml = await CoRML.fit(train, {
   eigenvectors: 8,
-  lambda: 0.8,
+  lambda: 0.7,
+  itemDegreeNorm: 0.4,
   onProgress: (p) => {
     if (p.stage === 'admm' && p.iteration % 10 === 0) {
       process.stderr.write(`  corml: ADMM iteration ${p.iteration}/${p.iterations}\n`)
@@ -40,7 +36,7 @@ const corml = await CoRML.fit(train, {
   },
 })
 models.push(['CoRML', corml])
-models.push(['EASE', await EASE.fit(train, { regularization: 100 })])
+models.push(['EASE', await EASE.fit(train)])
 models.push(['GF-CF', await GFCF.fit(train, { eigenvectors: 8 })])
 
 console.log('\nmodel   train s  NDCG@10  MRR@10  Recall@20  Novelty@10')

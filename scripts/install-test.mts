@@ -13,6 +13,11 @@
  *    small sample and recommends. The installed `corml` command trains, saves and recommends.
  * 4. Checks that the installed packages hold what they need (binary, types, README, licence)
  *    and nothing they should not (sources, tests, data, maps).
+ * 5. The README's example, as a user copies it: `npm run pack:local` makes a tarball with this
+ *    machine's binary and an empty project installs it. The example (the README's first `ts`
+ *    block after "## Example") runs as `example.mjs` with plain Node, and as `example.ts` it
+ *    type-checks under `--strict` with TypeScript 5 and 7, with neither `@types/node` nor
+ *    `skipLibCheck`.
  *
  * Prints both tarballs' contents and sizes; exits 1 on any failure. Run after `npm run build`:
  *
@@ -176,6 +181,69 @@ main().catch((e: unknown) => {
 })
 `
 
+/** The README's user example: its first `ts` code block after the "## Example" heading. */
+function readmeExample(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('\n## Example'))
+  const match = /```ts\n([\s\S]*?)```/.exec(section)
+  if (match === null) throw new Error('README.md has no ts block after "## Example"')
+  return match[1]!
+}
+
+/** Step 5: the README's example against the tarball of `npm run pack:local`. */
+function readmeExampleFromLocalTarball(): void {
+  const packed = run('npx', ['tsx', join(root, 'scripts', 'pack-local.mts'), '--out', work], root)
+  const tarball = packed.trim().split('\n').at(-1)!
+  const app = join(work, 'readme-app')
+  mkdirSync(app)
+  writeFileSync(
+    join(app, 'package.json'),
+    '{ "name": "readme-app", "private": true, "type": "module" }\n',
+  )
+  run('npm', ['install', tarball, 'typescript@7.0.2', '--no-audit', '--no-fund'], app)
+  check(
+    readdirSync(join(app, 'node_modules', 'corml-native', 'dist', 'native')).some((f) =>
+      f.endsWith('.node'),
+    ),
+    `the pack:local tarball installs with its binary (${tarball.split('/').at(-1)})`,
+  )
+  writeFileSync(join(app, 'example.ts'), readmeExample())
+  writeFileSync(join(app, 'example.mjs'), readmeExample())
+  // Strict, and no help: no @types/node, no skipLibCheck, the default libraries.
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2022',
+        module: 'nodenext',
+        strict: true,
+        types: [],
+        skipLibCheck: false,
+        noEmit: true,
+      },
+      files: ['example.ts'],
+    }),
+  )
+  const compilers: [string, string][] = [
+    ['TypeScript 5', join(root, 'node_modules', 'typescript', 'bin', 'tsc')],
+    ['TypeScript 7', join(app, 'node_modules', 'typescript', 'bin', 'tsc')],
+  ]
+  for (const [name, tsc] of compilers) {
+    const version = run(process.execPath, [tsc, '--version'], app).trim()
+    try {
+      run(process.execPath, [tsc, '-p', app], app)
+      check(true, `the README example type-checks under --strict with ${name} (${version})`)
+    } catch (e) {
+      check(false, `the README example type-checks with ${name} (${version}): ${String(e)}`)
+    }
+  }
+  const out = run(process.execPath, [join(app, 'example.mjs')], app)
+  check(
+    /NDCG@10 on the test split: 0\.\d{4}/.test(out) && existsSync(join(app, 'model.corml')),
+    `the README example runs with plain Node and saves its model (${out.split('\n')[0]})`,
+  )
+}
+
 async function main(): Promise<void> {
   const nodeFile = readdirSync(join(root, 'src', 'native')).find((f) => f.endsWith('.node'))
   if (nodeFile === undefined || !existsSync(join(root, 'dist', 'index.js'))) {
@@ -283,6 +351,7 @@ async function main(): Promise<void> {
     recs.items.length === 3 && /^model\s+K\s+NDCG/.test(table),
     `the corml command trains, recommends (${recs.items.length} items) and evaluates`,
   )
+  readmeExampleFromLocalTarball()
 }
 
 try {

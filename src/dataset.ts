@@ -7,7 +7,13 @@
 import { native, nativeAsync } from './errors.js'
 import { runLongWork } from './job.js'
 import type { LongWorkOptions } from './job.js'
-import { NativeDataset, generateSynthetic, readInteractions, readSplit } from './native/index.cjs'
+import {
+  NativeDataset,
+  generateSynthetic,
+  readInteractions,
+  readSample,
+  readSplit,
+} from './native/index.cjs'
 import type { NativeReadOptions, NativeSplit } from './native/index.cjs'
 import { brand, foreignCopy } from './brand.js'
 import {
@@ -279,6 +285,25 @@ export class Dataset {
       await runLongWork(o, (progress, cancel) =>
         native(() => readInteractions(file, read, progress, cancel)),
       ),
+    )
+  }
+
+  /**
+   * The sample that comes with the package, for trying the API: 800 users and 500 items in 8
+   * latent communities, with Zipf-like item popularity and log-normal user activity (synthetic,
+   * so it may be shared; the same as `examples/data/sample.tsv` in the repository). Read off the
+   * main thread.
+   *
+   * @example
+   * ```ts
+   * const data = await Dataset.sample()
+   * const { train, valid, test } = data.split()
+   * ```
+   */
+  static async sample(options?: LongWorkOptions): Promise<Dataset> {
+    const o = optionsObject(options, 'sample options', ['onProgress', 'signal'])
+    return new Dataset(
+      await runLongWork(o, (progress, cancel) => native(() => readSample(progress, cancel))),
     )
   }
 

@@ -49,7 +49,7 @@ export type {
   SplitOptions,
   SyntheticOptions,
 } from './dataset.js'
-export type { LongWorkOptions, Progress } from './job.js'
+export type { AbortSignalLike, LongWorkOptions, Progress } from './job.js'
 export { BatchRecommendations, Recommender } from './recommender.js'
 export type {
   Algorithm,

@@ -44,6 +44,27 @@ export interface Progress {
 }
 
 /**
+ * What corml-native needs of an `AbortSignal`: any `AbortSignal` (from an `AbortController`,
+ * `AbortSignal.timeout()`, or a polyfill) is one. Declared here so that the package's types need
+ * neither the DOM library nor `@types/node`.
+ *
+ * @example
+ * ```ts
+ * const signal: AbortSignalLike = AbortSignal.timeout(60_000)
+ * ```
+ */
+export interface AbortSignalLike {
+  /** Whether the signal has fired. */
+  readonly aborted: boolean
+  /** Why it fired (kept as the `cause` of the `ABORTED` error). */
+  readonly reason?: unknown
+  /** Adds the listener called when it fires. */
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+  /** Removes a listener added by `addEventListener`. */
+  removeEventListener(type: 'abort', listener: () => void): void
+}
+
+/**
  * Options shared by every long operation (reading, fitting, evaluation).
  *
  * @example
@@ -65,7 +86,7 @@ export interface LongWorkOptions {
    * Cancels the work: the promise rejects with code `ABORTED` (immediately if the signal is
    * already aborted, else within one step of the work, e.g. one ADMM iteration).
    */
-  signal?: AbortSignal
+  signal?: AbortSignalLike
 }
 
 /** Whether `value` is a promise (or any thenable) whose rejection must be handled. */
@@ -82,7 +103,7 @@ function drainProgress(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
 
-function abortedError(signal: AbortSignal): CormlError {
+function abortedError(signal: AbortSignalLike): CormlError {
   return new CormlError('ABORTED', 'aborted: the operation was cancelled through its AbortSignal', {
     cause: signal.reason,
   })

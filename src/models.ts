@@ -535,10 +535,8 @@ export async function modelFromBuffer(bytes: Uint8Array): Promise<AnyModel> {
   // Other views are read in place (the binding copies them).
   const buffer =
     typeof SharedArrayBuffer === 'function' && store instanceof SharedArrayBuffer
-      ? Buffer.from(bytes)
-      : Buffer.isBuffer(bytes)
-        ? bytes
-        : Buffer.from(store, bytes.byteOffset, bytes.byteLength)
+      ? new Uint8Array(bytes)
+      : bytes
   return wrap(await nativeAsync(native(() => NativeModel.fromBuffer(buffer))))
 }
 

@@ -441,6 +441,8 @@ export abstract class Recommender {
   /**
    * The model file's bytes (what {@link Recommender.save} writes), for keeping models in an
    * object store or a database. Read them back with `modelFromBuffer` or `CoRML.fromBuffer`.
+   * The value is a Node.js `Buffer`; it is typed as the `Uint8Array` it extends, so that the
+   * package's types need no `@types/node`.
    *
    * @example
    * ```ts
@@ -448,9 +450,10 @@ export abstract class Recommender {
    * await bucket.put('models/latest.corml', bytes)
    * ```
    */
-  async toBuffer(): Promise<Buffer> {
+  async toBuffer(): Promise<Uint8Array> {
     const model = nativeModel(this, 'this')
-    return nativeAsync(native(() => model.toBuffer()))
+    const bytes = await nativeAsync(native(() => model.toBuffer()))
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 
   /**

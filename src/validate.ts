@@ -11,6 +11,7 @@
  */
 
 import { CormlError } from './errors.js'
+import type { AbortSignalLike } from './job.js'
 
 /** An `INVALID_ARGUMENT` error. */
 export function invalid(message: string): CormlError {
@@ -192,11 +193,21 @@ export function optionalFunction<F extends (...args: never[]) => unknown>(
   return value as F
 }
 
-/** An optional `AbortSignal`. */
-export function optionalSignal(value: unknown, name: string): AbortSignal | undefined {
+/**
+ * An optional `AbortSignal`: checked by its shape, so that one of a polyfill or another realm
+ * works as well as Node's own.
+ */
+export function optionalSignal(value: unknown, name: string): AbortSignalLike | undefined {
   if (value === undefined) return undefined
-  if (!(value instanceof AbortSignal)) {
+  const signal = value as Partial<Record<keyof AbortSignalLike, unknown>> | null
+  if (
+    typeof signal !== 'object' ||
+    signal === null ||
+    typeof signal.aborted !== 'boolean' ||
+    typeof signal.addEventListener !== 'function' ||
+    typeof signal.removeEventListener !== 'function'
+  ) {
     throw invalid(`${name} must be an AbortSignal, not ${show(value)}`)
   }
-  return value
+  return value as AbortSignalLike
 }

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util'
 
 import autocannon from 'autocannon'
 
-import { CoRML, Dataset, loadModel } from '../../src/index.js'
+import { CoRML, Dataset, loadModel } from 'corml-native'
 import { rng } from '../random.js'
 
 const { values } = parseArgs({

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util'
 
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 
-import { isCormlError, loadModel, type AnyModel } from '../../src/index.js'
+import { isCormlError, loadModel, type AnyModel } from 'corml-native'
 
 /** The largest `k` the service accepts (the library takes any; a service sets its own cap). */
 export const MAX_K = 1000

@@ -127,9 +127,14 @@ struct Source {
 fn open(path: &Path) -> Result<Source> {
     let file = open_regular(path)?;
     let size = file.metadata().map_err(|e| io_error(path, e))?.len();
+    source(path, file, size)
+}
+
+/// The text of `raw` (`size` bytes, gzip-compressed or not), named `path` in messages.
+fn source(path: &Path, raw: impl Read + Send + 'static, size: u64) -> Result<Source> {
     let consumed = Arc::new(AtomicU64::new(0));
     let counted = Counted {
-        inner: file,
+        inner: raw,
         read: consumed.clone(),
     };
     let mut reader = BufReader::with_capacity(1 << 16, counted);
@@ -296,11 +301,22 @@ fn read_rows(
     path: &Path,
     opts: &ReadOptions,
     progress: &dyn Fn(f64) -> Result<()>,
+    sink: impl FnMut(Row<'_>) -> Result<()>,
+) -> Result<()> {
+    opts.validate()?;
+    read_source(path, open(path)?, opts, progress, sink)
+}
+
+/// [`read_rows`] of an open source; `path` names it in messages and picks the default delimiter.
+fn read_source(
+    path: &Path,
+    source: Source,
+    opts: &ReadOptions,
+    progress: &dyn Fn(f64) -> Result<()>,
     mut sink: impl FnMut(Row<'_>) -> Result<()>,
 ) -> Result<()> {
     opts.validate()?;
     let delimiter = opts.delimiter.unwrap_or_else(|| default_delimiter(path));
-    let source = open(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -419,18 +435,52 @@ pub fn read_interactions(
     control: &Control,
 ) -> Result<Interactions> {
     let path = path.as_ref();
+    opts.validate()?;
+    control.stage("read", 0.0)?;
+    read_interactions_from(path, open(path)?, opts, control)
+}
+
+/// The sample the examples and `Dataset.sample()` use: 800 users, 500 items in 8 latent
+/// communities, 15,4xx interactions, synthetic and seeded (`examples/generate-sample.ts` writes
+/// `examples/data/sample.tsv`, which is compiled in).
+pub const SAMPLE_TSV: &[u8] = include_bytes!("../../../examples/data/sample.tsv");
+
+/// Reads [`SAMPLE_TSV`], the embedded sample, as a file with a `user_id`, `item_id` header.
+pub fn read_sample(control: &Control) -> Result<Interactions> {
+    control.stage("read", 0.0)?;
+    let name = Path::new("sample.tsv");
+    let opts = ReadOptions::default();
+    read_interactions_from(
+        name,
+        source(name, SAMPLE_TSV, SAMPLE_TSV.len() as u64)?,
+        &opts,
+        control,
+    )
+}
+
+fn read_interactions_from(
+    path: &Path,
+    source: Source,
+    opts: &ReadOptions,
+    control: &Control,
+) -> Result<Interactions> {
     let mut users = IdMap::new();
     let mut items = IdMap::new();
     let mut pairs = Vec::new();
     let mut times = Vec::new();
-    control.stage("read", 0.0)?;
-    read_rows(path, opts, &|f| control.stage("read", f.min(1.0)), |row| {
-        pairs.push((users.intern(row.user), items.intern(row.item)));
-        if let Some(t) = row.time {
-            times.push(t);
-        }
-        Ok(())
-    })?;
+    read_source(
+        path,
+        source,
+        opts,
+        &|f| control.stage("read", f.min(1.0)),
+        |row| {
+            pairs.push((users.intern(row.user), items.intern(row.item)));
+            if let Some(t) = row.time {
+                times.push(t);
+            }
+            Ok(())
+        },
+    )?;
     let (users, items) = (Arc::new(users), Arc::new(items));
     let data = if opts.timestamp_column.is_some() {
         Interactions::from_timed_pairs(users, items, &pairs, &times)?

@@ -316,6 +316,22 @@ pub fn generate_synthetic(options: SyntheticOptions) -> Result<AsyncTask<ReadTas
     ))
 }
 
+/// The embedded sample (800 users and 500 items in 8 latent communities, synthetic), read off
+/// the main thread.
+#[napi(ts_return_type = "Promise<NativeDataset>")]
+pub fn read_sample(
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
+) -> AsyncTask<ReadTask> {
+    let ctl = control(progress, cancel);
+    ReadTask::spawn(
+        move || io::read_sample(&ctl).map_err(from_core),
+        NativeDataset::new,
+    )
+}
+
 /// Reads interactions from a file (TSV / CSV / RecBole `.inter`, plain or gzip-compressed),
 /// reporting stage `read` with the share of the file read.
 ///

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use corml_core::files::FileMode;
 use corml_core::model::{Explanation, Filters, Model, Scored, Who};
-use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Int32Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, Int32Array, Uint8Array};
 use napi_derive::napi;
 
 use crate::convert::{indices, integer, top_k};
@@ -16,7 +16,7 @@ use crate::task::{same, JobTask};
 pub type SaveTask = JobTask<(), ()>;
 
 /// Serializes a model into a buffer off the main thread.
-pub type ToBufferTask = JobTask<Vec<u8>, Buffer>;
+pub type ToBufferTask = JobTask<Vec<u8>, Uint8Array>;
 
 /// Produces a model off the main thread: training, or reading a model file or buffer.
 pub type ModelTask = JobTask<Model, NativeModel>;
@@ -302,10 +302,10 @@ impl NativeModel {
     }
 
     /// The model file's bytes, for storage outside the file system.
-    #[napi(ts_return_type = "Promise<Buffer>")]
+    #[napi(ts_return_type = "Promise<Uint8Array>")]
     pub fn to_buffer(&self) -> AsyncTask<ToBufferTask> {
         let model = self.inner.clone();
-        ToBufferTask::spawn(move || model.to_bytes().map_err(from_core), Buffer::from)
+        ToBufferTask::spawn(move || model.to_bytes().map_err(from_core), Uint8Array::new)
     }
 
     /// Reads a model file. Rejects with `INVALID_MODEL_FILE` (not a model, truncated or
@@ -320,7 +320,7 @@ impl NativeModel {
 
     /// Reads a model from the bytes of a model file (copied first, so the buffer may be reused).
     #[napi(ts_return_type = "Promise<NativeModel>")]
-    pub fn from_buffer(bytes: Buffer) -> AsyncTask<ModelTask> {
+    pub fn from_buffer(bytes: Uint8Array) -> AsyncTask<ModelTask> {
         let bytes = bytes.to_vec();
         ModelTask::spawn(
             move || Model::from_bytes(&bytes).map_err(from_core),

@@ -22,7 +22,7 @@ use crate::sparse::Csr;
 use crate::svd::{randomized_svd, randomized_svd_gram, SvdOptions};
 use crate::with_backend;
 
-/// Entries of S below this are dropped when a part is stored (`docs/algorithm.md`, "extract and sparsify").
+/// Entries of S below this are dropped when a part is stored (`docs/algorithm.md`, "extract").
 pub const KEEP_THRESHOLD: f32 = 5e-4;
 
 /// Dense `n × n` matrices alive at once while a part is solved.
