@@ -396,4 +396,19 @@ test('tune warns on stderr when the best point is on the edge of the grid', asyn
   t.is((r.stderr.match(/^warning: the best/gm) ?? []).length, 1)
   t.deepEqual(results.warnings, [expected.replace(/^warning: /, '')])
   t.false(r.stdout.includes('warning'))
+  // --quiet silences progress, not the warning: it changes what to try next.
+  const quiet = await corml([
+    'tune',
+    SAMPLE,
+    '--grid',
+    'lambda=0.8,eigenvectors=4|16',
+    '--admm-iterations',
+    '5',
+    '--output-dir',
+    dir,
+    '--no-png',
+    '--quiet',
+  ])
+  t.is(quiet.code, 0, quiet.stderr)
+  t.is(quiet.stderr, `${expected}\n`)
 })

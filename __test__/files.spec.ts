@@ -5,11 +5,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import test from 'ava'
 
+import { writeFileAtomic } from '../src/cli/files.js'
 import { Dataset, EASE, GFCF, loadModel } from '../src/index.js'
 import { randomDataset, tempDir } from './fixtures.js'
 
@@ -149,4 +150,18 @@ unixSerial('a save killed mid-write leaves a temporary file the next save remove
   // A save to another path in the same directory leaves this one's files alone.
   await (await EASE.fit(data, { device: 'cpu' })).save(join(dir.dir, 'other.corml'))
   t.deepEqual(readdirSync(dir.dir).sort(), ['model.corml', 'other.corml'])
+})
+
+test('the CLI’s atomic writes remove the temporary files of killed processes, not of live ones', (t) => {
+  const dir = tempDir()
+  t.teardown(dir.cleanup)
+  // A process id above the kernel's maximum: no such process.
+  const dead = dir.write('.results.csv.99999999.tmp', 'half')
+  // The parent of this test is alive: its file is a write in progress.
+  const live = dir.write(`.results.csv.${process.ppid}.tmp`, 'writing')
+  const other = dir.write('.chart.svg.99999999.tmp', 'another file')
+  writeFileAtomic(join(dir.dir, 'results.csv'), 'a,b\n')
+  const left = readdirSync(dir.dir).sort()
+  t.deepEqual(left, [basename(other), basename(live), 'results.csv'].sort())
+  t.false(left.includes(basename(dead)))
 })

@@ -5,18 +5,62 @@
  * @packageDocumentation
  */
 
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
 import { dirname, join, basename } from 'node:path'
 
 import { CormlError } from '../errors.js'
 
-/** Writes `data` to `path` through a temporary file and a rename; `IO_ERROR` on failure. */
+/** Whether a process with this id is running (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes the temporary files `.<name>.<pid>.tmp` of earlier writes to `path` whose process is
+ * gone (killed mid-write); a live process's file is its write in progress and stays.
+ */
+function removeAbandoned(dir: string, name: string): void {
+  let entries: string[]
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return
+  }
+  const prefix = `.${name}.`
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue
+    const pid = Number(entry.slice(prefix.length, -'.tmp'.length))
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+      rmSync(join(dir, entry), { force: true })
+    }
+  }
+}
+
+/**
+ * Writes `data` to `path` through a temporary file and a rename; `IO_ERROR` on failure. The
+ * temporary files of earlier writes to `path` by processes that were killed are removed first.
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const dir = dirname(path)
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
   onFile(path, () => {
     try {
       mkdirSync(dir, { recursive: true })
+      removeAbandoned(dir, basename(path))
       const fd = openSync(temp, 'w')
       try {
         writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)

@@ -476,7 +476,7 @@ export async function reportGrid(
       )
     }
   }
-  for (const w of warnings) view.note(`warning: ${w}`)
+  for (const w of warnings) view.warn(w)
   view.note(`wrote ${written.join(', ')}`)
   return top
 }

@@ -61,6 +61,11 @@ export class ProgressView {
     if (this.#mode !== 'quiet') this.#io.stderr(`${text}\n`)
   }
 
+  /** A warning on stderr, `warning: …`, shown with `--quiet` too: it may change what to do next. */
+  warn(text: string): void {
+    this.#io.stderr(`warning: ${text}\n`)
+  }
+
   /**
    * Runs `work` with a progress callback, showing `label` and its progress; on success ends with
    * `label: done in 12 s`. The bar is cleared when the work fails.
