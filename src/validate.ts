@@ -2,9 +2,11 @@
  * Argument checks for callers from plain JavaScript, where the types of the public API are not
  * enforced. Each failure is a {@link CormlError} with code `INVALID_ARGUMENT`.
  *
- * Range checks of hyperparameters stay in the native core (one source of truth); here we only
- * make sure that what reaches the binding has the right JavaScript type, because the binding's
- * own conversion would otherwise turn `null` into "use the default" or throw napi's codes.
+ * What reaches the binding has the right JavaScript type, because the binding's own conversion
+ * would otherwise turn `null` into "use the default" or throw napi's codes; it is a copy (own
+ * properties only, arrays read by index), so neither a polluted prototype nor a `Proxy` reaches
+ * native code; and every string is well-formed UTF-16. CoRML's hyperparameter ranges come from
+ * the native core's own list (`HYPERPARAMETERS`), so both layers check the same thing.
  *
  * @internal
  * @packageDocumentation

@@ -15,6 +15,6 @@ export interface CommonFlags {
 /** Adds `--quiet` and `--verbose`. */
 export function addCommonOptions(command: Command): Command {
   return command
-    .option('-q, --quiet', 'no progress or notes on stderr, only results and errors')
+    .option('-q, --quiet', 'no progress or notes on stderr, only results, warnings and errors')
     .option('--verbose', 'print the stack trace of an error')
 }
