@@ -4,7 +4,7 @@
  * next save does not remove.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync, statSync, utimesSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -33,27 +33,30 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 const unixTest = unix ? test : test.skip
 const unixSerial = unix ? test.serial : test.skip
 
-unixTest('a named pipe is IO_ERROR at once, with or without an AbortSignal', async (t) => {
-  const dir = tempDir()
-  t.teardown(dir.cleanup)
-  const fifo = join(dir.dir, 'interactions.tsv')
-  execFileSync('mkfifo', [fifo])
-  const error = await within(t.throwsAsync(Dataset.fromFile(fifo), IO), 5000)
-  t.regex(error?.message ?? '', /named pipe \(FIFO\), not a regular file/)
-  t.regex(error?.message ?? '', /interactions\.tsv/)
-  const controller = new AbortController()
-  setTimeout(() => controller.abort(), 50)
-  await within(t.throwsAsync(Dataset.fromFile(fifo, { signal: controller.signal }), IO), 5000)
-  await within(
-    t.throwsAsync(
-      Dataset.fromSplitFiles({ train: fifo, valid: fifo, test: fifo }, { header: true }),
-      IO,
-    ),
-    5000,
-  )
-  const model = await within(t.throwsAsync(loadModel(fifo), IO), 5000)
-  t.regex(model?.message ?? '', /named pipe/)
-})
+unixTest(
+  'a named pipe is IO_ERROR at once (open never waits for a writer), with or without an AbortSignal',
+  async (t) => {
+    const dir = tempDir()
+    t.teardown(dir.cleanup)
+    const fifo = join(dir.dir, 'interactions.tsv')
+    execFileSync('mkfifo', [fifo])
+    const error = await within(t.throwsAsync(Dataset.fromFile(fifo), IO), 5000)
+    t.regex(error?.message ?? '', /named pipe \(FIFO\), not a regular file/)
+    t.regex(error?.message ?? '', /interactions\.tsv/)
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 50)
+    await within(t.throwsAsync(Dataset.fromFile(fifo, { signal: controller.signal }), IO), 5000)
+    await within(
+      t.throwsAsync(
+        Dataset.fromSplitFiles({ train: fifo, valid: fifo, test: fifo }, { header: true }),
+        IO,
+      ),
+      5000,
+    )
+    const model = await within(t.throwsAsync(loadModel(fifo), IO), 5000)
+    t.regex(model?.message ?? '', /named pipe/)
+  },
+)
 
 unixTest('character devices are IO_ERROR naming what they are', async (t) => {
   for (const device of ['/dev/null', '/dev/zero']) {
@@ -110,7 +113,9 @@ const KILLED_SAVE = `
   }
   const model = await EASE.fit(Dataset.fromPairs(users, items), { device: 'cpu' })
   const poll = () => {
-    if (readdirSync(dirname(path)).some((n) => n.startsWith('.'))) process.kill(process.pid, 'SIGKILL')
+    const names = readdirSync(dirname(path))
+    if (names.some((n) => n.startsWith('.'))) process.kill(process.pid, 'SIGKILL')
+    else if (names.length > 0) process.exit(3) // saved before a poll saw its temporary file
     else setImmediate(poll)
   }
   model.save(path)
@@ -155,13 +160,20 @@ unixSerial('a save killed mid-write leaves a temporary file the next save remove
 test('the CLI’s atomic writes remove the temporary files of killed processes, not of live ones', (t) => {
   const dir = tempDir()
   t.teardown(dir.cleanup)
-  // A process id above the kernel's maximum: no such process.
-  const dead = dir.write('.results.csv.99999999.tmp', 'half')
-  // The parent of this test is alive: its file is a write in progress.
-  const live = dir.write(`.results.csv.${process.ppid}.tmp`, 'writing')
-  const other = dir.write('.chart.svg.99999999.tmp', 'another file')
+  const aged = (path: string) => {
+    const then = new Date(Date.now() - 5 * 60_000)
+    utimesSync(path, then, then)
+    return basename(path)
+  }
+  // A process id above the kernel's maximum: no such process. Its file was last written 5 min ago.
+  const dead = aged(dir.write('.results.csv.99999999.tmp', 'half'))
+  // The same, but just written: it may be a writer this process cannot see (another host).
+  const recent = basename(dir.write('.results.csv.99999998.tmp', 'half'))
+  // The parent of this test is alive: its file is a write in progress, however old.
+  const live = aged(dir.write(`.results.csv.${process.ppid}.tmp`, 'writing'))
+  const other = aged(dir.write('.chart.svg.99999999.tmp', 'another file'))
   writeFileAtomic(join(dir.dir, 'results.csv'), 'a,b\n')
   const left = readdirSync(dir.dir).sort()
-  t.deepEqual(left, [basename(other), basename(live), 'results.csv'].sort())
-  t.false(left.includes(basename(dead)))
+  t.deepEqual(left, [other, live, recent, 'results.csv'].sort())
+  t.false(left.includes(dead))
 })

@@ -4,7 +4,7 @@
  * coded error that names the platform and what to do.
  */
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -90,28 +90,67 @@ test('objects of the CommonJS build passed to the ESM build get a message that s
   t.regex(out[1]!.message, /^model must be a trained model, not a model from/)
 })
 
+/** The platform as the binary packages name it (this machine is Linux glibc, macOS or Windows). */
+function platformName(): string {
+  const base = `${process.platform}-${process.arch}`
+  if (process.platform === 'linux') {
+    const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } })
+      .header
+    return `${base}-${header?.glibcVersionRuntime === undefined ? 'musl' : 'gnu'}`
+  }
+  return process.platform === 'win32' ? `${base}-msvc` : base
+}
+
 test('no loadable binary: NATIVE_BINDING_UNAVAILABLE naming the platform and what to do', (t) => {
-  // The built facade and loader without the .node file, outside any node_modules that could
-  // hold a platform package.
-  const dir = mkdtempSync(join(tmpdir(), 'corml-nobinary-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  cpSync(join(dist, 'cjs'), join(dir, 'cjs'), { recursive: true })
-  cpSync(join(dist, 'native', 'index.cjs'), join(dir, 'native', 'index.cjs'))
-  for (const [what, args] of [
-    ['require', ['-e', `require(${JSON.stringify(join(dir, 'cjs', 'index.js'))})`]],
+  const platform = platformName()
+  // Copies of the built package without a working binary, outside any node_modules that could
+  // hold a platform package, each as a user could end up with it.
+  const layouts: [string, (root: string) => void, RegExp][] = [
     [
-      'import',
-      [
-        '--input-type=module',
-        '-e',
-        `await import(${JSON.stringify(join(dir, 'cjs', 'index.js'))})`,
-      ],
+      'a plain `npm pack` of a clone',
+      () => {},
+      /packed from a clone with a plain `npm pack`\. Pack it with `npm run pack:local`/,
     ],
-  ] as const) {
-    const r = node([...args], dir)
-    t.not(r.status, 0, what)
-    t.regex(r.err, /NATIVE_BINDING_UNAVAILABLE|could not be loaded on/, what)
-    t.regex(r.err, new RegExp(`${process.platform}-${process.arch}`), what)
-    t.regex(r.err, /pack:local|optional dependency|build it from source/i, what)
+    [
+      'a release install without its optional dependency',
+      (root) =>
+        writeFileSync(
+          join(root, 'package.json'),
+          JSON.stringify({
+            name: 'corml-native',
+            optionalDependencies: { [`corml-native-${platform}`]: '0.1.0' },
+          }),
+        ),
+      new RegExp(`optional dependency corml-native-${platform}\\. Reinstall without --no-optional`),
+    ],
+    [
+      'a clone before its first build',
+      (root) => writeFileSync(join(root, 'Cargo.toml'), '[workspace]\n'),
+      /clone of the repository with no binary built yet: run `npm run build`/,
+    ],
+    [
+      'a binary for another platform',
+      (root) => writeFileSync(join(root, 'dist', 'native', `corml.${platform}.node`), 'not ELF'),
+      new RegExp(`holds corml\\.${platform}\\.node, which does not load here`),
+    ],
+  ]
+  for (const [what, arrange, advice] of layouts) {
+    const root = mkdtempSync(join(tmpdir(), 'corml-nobinary-'))
+    t.teardown(() => rmSync(root, { recursive: true, force: true }))
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'corml-native' }))
+    cpSync(join(dist, 'cjs'), join(root, 'dist', 'cjs'), { recursive: true })
+    cpSync(join(dist, 'native', 'index.cjs'), join(root, 'dist', 'native', 'index.cjs'))
+    arrange(root)
+    const entry = JSON.stringify(join(root, 'dist', 'cjs', 'index.js'))
+    for (const [how, args] of [
+      ['require', ['-e', `require(${entry})`]],
+      ['import', ['--input-type=module', '-e', `await import(${entry})`]],
+    ] as const) {
+      const r = node([...args], root)
+      t.not(r.status, 0, `${what}, ${how}`)
+      t.regex(r.err, /NATIVE_BINDING_UNAVAILABLE|could not be loaded on/, `${what}, ${how}`)
+      t.regex(r.err, new RegExp(platform), `${what}, ${how}`)
+      t.regex(r.err, advice, `${what}, ${how}`)
+    }
   }
 })

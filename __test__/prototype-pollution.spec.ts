@@ -42,12 +42,13 @@ const POLLUTION: Record<string, unknown> = {
   signal: 'not a signal',
 }
 
-/** Runs `fn` with `Object.prototype` polluted by {@link POLLUTION}, cleaning up after. */
+/**
+ * Runs `fn` with `Object.prototype` polluted by {@link POLLUTION} as an attack does it (plain
+ * assignment: enumerable properties, as a `__proto__` merge leaves them), cleaning up after.
+ */
 async function polluted<T>(fn: () => Promise<T>): Promise<T> {
   const proto = Object.prototype as Record<string, unknown>
-  for (const [key, value] of Object.entries(POLLUTION)) {
-    Object.defineProperty(proto, key, { value, configurable: true, writable: true })
-  }
+  for (const [key, value] of Object.entries(POLLUTION)) proto[key] = value
   try {
     return await fn()
   } finally {

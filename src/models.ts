@@ -206,8 +206,9 @@ function cormlOptions(o: Record<string, unknown>): NativeCormlOptions {
     const value = o[h.name]
     if (value === undefined) continue
     if (!inRange(h, value)) {
-      const kind = h.kind === 'boolean' ? 'a boolean' : `a number ${h.range}`
-      throw invalid(`${h.name} must be ${kind}, not ${show(value)}`)
+      const allowed =
+        h.kind === 'boolean' ? 'a boolean' : h.kind === 'integer' ? h.range : `a number ${h.range}`
+      throw invalid(`${h.name} must be ${allowed}, not ${show(value)}`)
     }
     out[h.name] = value
   }

@@ -10,6 +10,7 @@ import type { NativeModel } from './native/index.cjs'
 import {
   idList,
   integer,
+  isArray,
   invalid,
   nonEmptyString,
   optionalBoolean,
@@ -579,7 +580,7 @@ export abstract class Recommender {
     const o = optionsObject(options, 'explain options', ['k'])
     const k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
     const model = nativeModel(this, 'this')
-    if (Array.isArray(user)) {
+    if (isArray(user)) {
       const history = idList(user, 'history')
       return native(() => model.explainHistory(history, item, k))
     }

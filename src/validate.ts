@@ -20,14 +20,31 @@ export function invalid(message: string): CormlError {
   return new CormlError('INVALID_ARGUMENT', message)
 }
 
+/**
+ * `Array.isArray`, which throws a `TypeError` for a revoked `Proxy`: that is an
+ * `INVALID_ARGUMENT` here, like any other value that cannot be read.
+ */
+export function isArray(value: unknown): value is unknown[] {
+  try {
+    return Array.isArray(value)
+  } catch {
+    throw invalid('a revoked Proxy was passed: it can no longer be read')
+  }
+}
+
 /** A short rendering of a value for messages. */
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return 'an array'
   if (value === null) return 'null'
-  if (typeof value === 'object') return 'an object'
+  if (typeof value === 'object') {
+    try {
+      return Array.isArray(value) ? 'an array' : 'an object'
+    } catch {
+      return 'a revoked Proxy'
+    }
+  }
   return String(value)
 }
 
@@ -44,7 +61,7 @@ export function optionsObject(
 ): Record<string, unknown> {
   const copy: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   if (value === undefined) return copy
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (typeof value !== 'object' || value === null || isArray(value)) {
     throw invalid(`${name} must be an object, not ${show(value)}`)
   }
   const record = value as Record<string, unknown>
@@ -102,9 +119,13 @@ export function optionalBoolean(value: unknown, name: string): boolean | undefin
   return value
 }
 
+const LONE_SURROGATE = /\p{Surrogate}/u
+const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed
+
 /** Whether `text` is well-formed UTF-16: no lone surrogate (which the native layer cannot keep). */
 export function wellFormed(text: string): boolean {
-  return !/\p{Surrogate}/u.test(text)
+  // The built-in (Node ≥ 20) is about twice as fast as the regular expression.
+  return isWellFormed === undefined ? !LONE_SURROGATE.test(text) : isWellFormed.call(text)
 }
 
 function checkedString(value: string, name: string): string {

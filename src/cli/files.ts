@@ -13,6 +13,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs'
 import { dirname, join, basename } from 'node:path'
@@ -30,8 +31,16 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Removes the temporary files `.<name>.<pid>.tmp` of earlier writes to `path` whose process is
- * gone (killed mid-write); a live process's file is its write in progress and stays.
+ * A temporary file older than this is abandoned. These are small files written synchronously in
+ * milliseconds; the age guards a writer that this process cannot see (another host on a shared
+ * volume, another PID namespace), whose id may look dead here.
+ */
+const ABANDONED_AFTER_MS = 60_000
+
+/**
+ * Removes the temporary files `.<name>.<pid>.tmp` of earlier writes to `path` that were killed
+ * mid-write: not written for a minute, by a process that is gone. A live process's file is its
+ * write in progress and stays.
  */
 function removeAbandoned(dir: string, name: string): void {
   let entries: string[]
@@ -44,8 +53,12 @@ function removeAbandoned(dir: string, name: string): void {
   for (const entry of entries) {
     if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue
     const pid = Number(entry.slice(prefix.length, -'.tmp'.length))
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
-      rmSync(join(dir, entry), { force: true })
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue
+    const path = join(dir, entry)
+    try {
+      if (Date.now() - statSync(path).mtimeMs > ABANDONED_AFTER_MS) rmSync(path, { force: true })
+    } catch {
+      // gone already, or not ours to remove: leave it
     }
   }
 }

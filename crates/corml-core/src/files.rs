@@ -58,16 +58,28 @@ pub fn open_regular(path: &Path) -> Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(|e| io_error(path, e))?;
-    let meta = file.metadata().map_err(|e| io_error(path, e))?;
-    if !meta.is_file() {
-        let kind = kind_of(&meta);
-        return Err(io_error(
+    let not_regular = |meta: &std::fs::Metadata| {
+        io_error(
             path,
             std::io::Error::other(format!(
-                "{kind}, not a regular file: give the path of a file on disk"
+                "{}, not a regular file: give the path of a file on disk",
+                kind_of(meta)
             )),
-        ));
+        )
+    };
+    let file = match options.open(path) {
+        Ok(file) => file,
+        // Some kinds cannot even be opened (a socket: ENXIO); name the kind rather than the errno.
+        Err(e) => {
+            return Err(match std::fs::metadata(path) {
+                Ok(meta) if !meta.is_file() && !meta.is_dir() => not_regular(&meta),
+                _ => io_error(path, e),
+            })
+        }
+    };
+    let meta = file.metadata().map_err(|e| io_error(path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
     }
     Ok(file)
 }
@@ -84,7 +96,12 @@ pub enum FileMode {
     Unix(u32),
 }
 
-/// The prefix of the temporary siblings of `path`: `.<name>.corml-tmp-`.
+/// Names up to this long keep themselves in their temporary siblings' names; longer ones are
+/// replaced by a hash, so that a temporary name never exceeds the file system's 255 bytes.
+const LONGEST_NAME_KEPT: usize = 200;
+
+/// The prefix of the temporary siblings of `path`: `.<name>.corml-tmp-`, or for a very long name
+/// `.corml-tmp-<16 hex digits of its hash>-`.
 fn temp_prefix(path: &Path) -> Result<OsString> {
     let name = path.file_name().ok_or_else(|| {
         Error::invalid(format!(
@@ -92,6 +109,11 @@ fn temp_prefix(path: &Path) -> Result<OsString> {
             path.display()
         ))
     })?;
+    let bytes = name.as_encoded_bytes();
+    if bytes.len() > LONGEST_NAME_KEPT {
+        let hash = xxhash_rust::xxh3::xxh3_64(bytes);
+        return Ok(OsString::from(format!(".corml-tmp-{hash:016x}-")));
+    }
     let mut prefix = OsString::from(".");
     prefix.push(name);
     prefix.push(".corml-tmp-");
@@ -112,8 +134,8 @@ fn remove_abandoned(dir: &Path, prefix: &OsString) {
             continue;
         }
         let path = entry.path();
-        // Open without following a link and without blocking (a sibling that is not a regular
-        // file is not ours).
+        // Without blocking, and only regular files: a sibling of another kind is not ours. (A
+        // link is followed for the lock, but what is removed is the link, never its target.)
         let Ok(file) = open_regular(&path) else {
             continue;
         };
@@ -205,7 +227,8 @@ fn same_file(file: &File, path: &Path) -> bool {
 /// Writes a file atomically: `write` fills a temporary file in the same directory, which is
 /// flushed to disk and renamed over `path`. On any failure `path` is left as it was and the
 /// temporary file is removed; temporary files of earlier writes to `path` whose writer died are
-/// removed first.
+/// removed first. The file gets `mode`'s permissions whether or not it replaces one: the
+/// permissions of a file it replaces are not kept.
 pub fn write_atomic(
     path: &Path,
     mode: FileMode,
@@ -303,15 +326,64 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[cfg(unix)]
+    /// The process's umask, from `/proc` (Linux), without changing it.
+    #[cfg(target_os = "linux")]
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
     #[test]
-    fn the_mode_is_applied_under_the_umask() {
+    fn permissions_are_the_mode_less_the_umask() {
         use std::os::unix::fs::PermissionsExt;
         let dir = scratch("mode");
-        let target = dir.join("private.corml");
-        write_atomic(&target, FileMode::Unix(0o600), |f| f.write_all(b"x")).unwrap();
-        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        let mode_of = |name: &str| {
+            std::fs::metadata(dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let mask = umask();
+        write_atomic(&dir.join("default.corml"), FileMode::Default, |f| {
+            f.write_all(b"x")
+        })
+        .unwrap();
+        assert_eq!(mode_of("default.corml"), 0o666 & !mask);
+        write_atomic(&dir.join("some.corml"), FileMode::Unix(0o640), |f| {
+            f.write_all(b"x")
+        })
+        .unwrap();
+        assert_eq!(mode_of("some.corml"), 0o640 & !mask);
+        // A file it replaces does not keep its own permissions.
+        std::fs::set_permissions(
+            dir.join("default.corml"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        write_atomic(&dir.join("default.corml"), FileMode::Default, |f| {
+            f.write_all(b"y")
+        })
+        .unwrap();
+        assert_eq!(mode_of("default.corml"), 0o666 & !mask);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_very_long_name_gets_a_temporary_name_that_fits() {
+        let dir = scratch("long");
+        let target = dir.join(format!("{}.corml", "m".repeat(240)));
+        write_atomic(&target, FileMode::Default, |f| f.write_all(b"model")).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"model");
+        // An abandoned sibling of the long name is recognised by its hashed prefix.
+        let mut stale = temp_prefix(&target).unwrap();
+        stale.push("1-0-0");
+        assert!(stale.len() < 64);
+        std::fs::write(dir.join(&stale), b"partial").unwrap();
+        write_atomic(&target, FileMode::Default, |f| f.write_all(b"again")).unwrap();
+        assert_eq!(names(&dir).len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -327,6 +399,9 @@ mod tests {
         assert!(message(&fifo).contains("a named pipe (FIFO), not a regular file"));
         assert!(message(Path::new("/dev/null")).contains("a character device"));
         assert!(message(&dir).contains("a directory"));
+        let socket = dir.join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        assert!(message(&socket).contains("a socket, not a regular file"));
         let file = dir.join("data.tsv");
         std::fs::write(&file, b"a\tb\n").unwrap();
         assert!(open_regular(&file).is_ok());
