@@ -58,8 +58,8 @@ impl Backend for CpuBackend {
         format!("cpu ({} threads)", Self::threads())
     }
 
-    fn memory_budget(&self) -> u64 {
-        available_memory()
+    fn memory_budget(&self) -> Result<u64> {
+        Ok(available_memory())
     }
 
     fn upload(&self, m: Dense) -> Result<Dense> {

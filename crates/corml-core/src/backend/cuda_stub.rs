@@ -47,7 +47,7 @@ impl Backend for CudaBackend {
         match self.never {}
     }
 
-    fn memory_budget(&self) -> u64 {
+    fn memory_budget(&self) -> Result<u64> {
         match self.never {}
     }
 

@@ -58,8 +58,10 @@ pub trait Backend: Sync {
     /// A short description such as `cpu (2 threads)`.
     fn describe(&self) -> String;
 
-    /// Bytes of memory this backend can use for dense matrices now.
-    fn memory_budget(&self) -> u64;
+    /// Bytes of memory this backend can use for dense matrices now, after the work queued so far
+    /// has finished (a GPU frees memory asynchronously); a failure to read it is an error, not
+    /// a budget of 0 bytes.
+    fn memory_budget(&self) -> Result<u64>;
 
     /// The error for work that does not fit this backend's memory (`OUT_OF_MEMORY` on the host,
     /// `OUT_OF_DEVICE_MEMORY` on a GPU).

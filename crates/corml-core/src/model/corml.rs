@@ -320,12 +320,16 @@ pub fn fit(train: &Interactions, params: &CormlParams, ctl: &Control) -> Result<
     Ok(model)
 }
 
-fn fit_on<B: Backend>(
+/// [`fit`] on a backend the caller made, instead of the one `params.device` resolves to: an
+/// instrumented or wrapped backend (the memory tests count a part's live matrices this way).
+pub fn fit_on<B: Backend>(
     backend: &B,
     train: &Interactions,
     params: &CormlParams,
     ctl: &Control,
 ) -> Result<Model> {
+    params.validate()?;
+    train.ensure_not_empty()?;
     let timer = RefCell::new(Timer::new());
     let reports = RefCell::new(Vec::new());
     let r = train.matrix();
@@ -438,13 +442,14 @@ impl Prepared {
         // On a GPU the subspace iteration runs as dense products with the item Gram matrix,
         // when it fits in half the device's memory (the parts' solves come after it).
         let (n, q) = (r.cols() as u64, svd_opts.oversampled as u64);
-        let dense_fits = || {
-            let budget = params
-                .memory_budget
-                .unwrap_or_else(|| backend.memory_budget());
-            4 * (n * n + 2 * n * q + q * q) <= budget / 2
+        let dense_fits = || -> Result<bool> {
+            let budget = match params.memory_budget {
+                Some(budget) => budget,
+                None => backend.memory_budget()?,
+            };
+            Ok(4 * (n * n + 2 * n * q + q * q) <= budget / 2)
         };
-        let v = if backend.prefers_dense_svd() && dense_fits() {
+        let v = if backend.prefers_dense_svd() && dense_fits()? {
             let gram = normalized.gram(&normalized.transpose(), None)?;
             randomized_svd_gram(backend, gram, r.rows(), svd_opts, ctl)?.vectors
         } else {
@@ -468,9 +473,10 @@ fn check_memory<B: Backend>(
     k: usize,
 ) -> Result<()> {
     let need = part_memory(largest, k);
-    let budget = params
-        .memory_budget
-        .unwrap_or_else(|| backend.memory_budget());
+    let budget = match params.memory_budget {
+        Some(budget) => budget,
+        None => backend.memory_budget()?,
+    };
     if need <= budget {
         return Ok(());
     }
@@ -625,7 +631,8 @@ impl<B: Backend> PartSolver<'_, B> {
 
         self.timer.borrow_mut().lap_after(b, "graph")?;
         self.report("factorize", 0, 0.02)?;
-        // `system` is `Some` when the iterations solve with A in sparse form.
+        // `system` is `Some` when the iterations solve with A in sparse form. B₀ is dropped as
+        // soon as A⁻¹B₀ is formed: the loop below holds exactly MATRICES_PER_PART matrices.
         let (ainv, bm, mut system) = match system {
             PartSystem::Iterative(mut system) => {
                 let mut identity = b.zeros(n, n)?;
@@ -634,6 +641,7 @@ impl<B: Backend> PartSolver<'_, B> {
                 b.solve_system(&mut system, &identity, &mut ainv, ctl)?;
                 // B ← A⁻¹ B, into the identity's buffer.
                 b.solve_system(&mut system, &bm, &mut identity, ctl)?;
+                drop(bm);
                 (ainv, identity, Some(system))
             }
             PartSystem::Dense(mut ii) => {
@@ -641,6 +649,7 @@ impl<B: Backend> PartSolver<'_, B> {
                 let ainv = b.spd_inverse(ii, ctl)?;
                 let mut h = b.zeros(n, n)?;
                 b.gemm(&mut h, 0.0, &ainv, Op::Plain, &bm, Op::Plain, 1.0, ctl)?;
+                drop(bm);
                 (ainv, h, None)
             }
         };

@@ -334,13 +334,16 @@ impl Backend for CudaBackend {
         )
     }
 
-    fn memory_budget(&self) -> u64 {
-        let free = self
-            .bind()
-            .ok()
-            .and_then(|_| self.device.ctx.mem_get_info().ok())
-            .map_or(0, |(free, _)| free as u64);
-        free.saturating_sub(RESERVED_BYTES)
+    fn memory_budget(&self) -> Result<u64> {
+        self.bind()?;
+        // Frees queued on the stream count as used until it has run them.
+        self.sync("waiting for the GPU before reading its free memory")?;
+        let (free, _) = self
+            .device
+            .ctx
+            .mem_get_info()
+            .map_err(driver_err("reading the GPU's free memory"))?;
+        Ok((free as u64).saturating_sub(RESERVED_BYTES))
     }
 
     fn out_of_memory(&self, message: String) -> Error {
