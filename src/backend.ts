@@ -22,6 +22,11 @@ export interface CudaLibrary {
   readonly found: boolean
   /** The directory it was loaded from, when it was not on the loader's default path. */
   readonly directory?: string
+  /**
+   * Its version, e.g. `'12.4'`: for NVRTC the one the kernels are compiled with, for cuBLAS the
+   * one that loads. Neither may be of a newer CUDA major version than the driver's.
+   */
+  readonly version?: string
 }
 
 /**

@@ -8,8 +8,10 @@
 //!     [--solver auto|dense|iterative | --literal] [--probe]
 //! ```
 //!
-//! `--probe` prints what the CUDA probe found (driver, each library and where it was loaded from,
-//! devices) and exits.
+//! `--probe` prints what the CUDA probe found (driver, each library with its version and where it
+//! was loaded from, devices), then opens cuda:0, compiles and loads the kernels and runs each
+//! operation once against the CPU in fp32 and tf32 (`backend::self_test`), and exits: non-zero
+//! when that fails.
 //!
 //! For each dataset and model it prints the seconds of every training stage and, for CoRML, the
 //! ADMM loop's achieved rate next to a plain gemm of the largest part's size, in the same precision,
@@ -21,7 +23,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use corml_core::backend::{measure_gemm, probe};
+use corml_core::backend::{measure_gemm, probe, self_test};
 use corml_core::dataset::Interactions;
 use corml_core::device::{Device, Precision};
 use corml_core::io::{read_interactions, ReadOptions};
@@ -210,9 +212,11 @@ fn main() -> Result<(), Error> {
         }
         for lib in &info.libraries {
             println!(
-                "library {:<9} {}{}",
+                "library {:<9} {}{}{}",
                 lib.name,
                 if lib.found { "found" } else { "MISSING" },
+                lib.version
+                    .map_or(String::new(), |(a, b)| format!(" {a}.{b}")),
                 lib.directory
                     .as_deref()
                     .map_or(String::new(), |d| format!(" (preloaded from {d})"))
@@ -228,12 +232,24 @@ fn main() -> Result<(), Error> {
                 d.total_memory as f64 / (1u64 << 30) as f64
             );
         }
-        println!(
-            "usable: {}",
-            info.reason
-                .as_deref()
-                .unwrap_or("yes, device 'auto' runs on cuda:0")
-        );
+        if let Some(reason) = &info.reason {
+            println!("usable: no: {reason}");
+            return Ok(());
+        }
+        // The probe opens no context and loads no kernel: open cuda:0, build and load the
+        // kernels, and run each operation once against the CPU.
+        for precision in [Precision::Fp32, Precision::Tf32] {
+            match self_test(Device::Cuda(0), precision) {
+                Ok(lines) => lines
+                    .iter()
+                    .for_each(|l| println!("self-test ({precision}): {l}")),
+                Err(e) => {
+                    println!("usable: no: the self-test ({precision}) failed: {e}");
+                    return Err(e.into());
+                }
+            }
+        }
+        println!("usable: yes, device 'auto' runs on cuda:0");
         return Ok(());
     }
     let mut records = Vec::new();

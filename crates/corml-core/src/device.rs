@@ -94,6 +94,9 @@ pub struct CudaLibrary {
     pub found: bool,
     /// The directory it was preloaded from, when it was not on the loader's default path.
     pub directory: Option<String>,
+    /// Its version, e.g. `12.4`, for NVRTC (the one the kernels are compiled with) and cuBLAS
+    /// (the one cudarc loads), whose major version must not exceed the driver's.
+    pub version: Option<(i32, i32)>,
 }
 
 /// One CUDA device.

@@ -470,3 +470,18 @@ fn gpu_training_matches_cpu() {
         }
     }
 }
+
+/// The self-test `--probe` and the GPU check run: on the CPU it compares the CPU with itself,
+/// which still runs every step; on a GPU (when one is there) it must pass in both precisions.
+#[test]
+fn the_self_test_runs_every_operation_and_passes() {
+    let lines = corml_core::backend::self_test(Device::Cpu, Precision::Fp32).unwrap();
+    assert!(lines[0].starts_with("opened cpu"), "{lines:?}");
+    assert_eq!(lines.iter().filter(|l| l.contains("matches the CPU")).count(), 5);
+    if gpu(Precision::Fp32).is_some() {
+        for precision in [Precision::Fp32, Precision::Tf32] {
+            let lines = corml_core::backend::self_test(Device::Cuda(0), precision).unwrap();
+            assert!(lines.iter().any(|l| l.starts_with("kernels: ")), "{lines:?}");
+        }
+    }
+}

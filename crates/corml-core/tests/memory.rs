@@ -96,8 +96,16 @@ impl Backend for Counting {
         alpha: f32,
         ctl: &Control,
     ) -> Result<()> {
-        self.cpu
-            .gemm(&mut c.inner, beta, &a.inner, op_a, &b.inner, op_b, alpha, ctl)
+        self.cpu.gemm(
+            &mut c.inner,
+            beta,
+            &a.inner,
+            op_a,
+            &b.inner,
+            op_b,
+            alpha,
+            ctl,
+        )
     }
 
     fn iterative_solves(&self) -> bool {

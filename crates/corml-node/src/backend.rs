@@ -25,6 +25,8 @@ pub struct CudaLibraryInfo {
     pub found: bool,
     /// The directory it was loaded from, when it was not on the loader's default path.
     pub directory: Option<String>,
+    /// Its version, e.g. `12.4`, for NVRTC (the one the kernels are compiled with) and cuBLAS.
+    pub version: Option<String>,
 }
 
 /// One CUDA device.
@@ -80,6 +82,7 @@ fn backend_info_now() -> BackendInfo {
                 name: l.name.to_owned(),
                 found: l.found,
                 directory: l.directory,
+                version: l.version.map(|(a, b)| format!("{a}.{b}")),
             })
             .collect(),
         devices: info

@@ -69,6 +69,12 @@ pub trait Backend: Sync {
         Error::OutOfMemory(message)
     }
 
+    /// What this backend would like a diagnostic report to say beyond [`Backend::describe`]: for
+    /// a GPU, how its kernels were built.
+    fn diagnostics(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Waits until all work queued on the device has finished (a no-op on the CPU), so that wall
     /// time measured around a call covers the work.
     fn synchronize(&self) -> Result<()> {
@@ -276,6 +282,102 @@ pub fn resolve(device: Device, precision: Precision) -> Result<Selection> {
             }
         }
     }
+}
+
+/// Opens `device` and runs each dense operation once on small matrices, against the CPU backend:
+/// what `--probe` and the GPU check use to show that a device works, beyond what
+/// [`probe`] sees (it opens no context and loads no kernel). Returns what ran, one line each;
+/// the first failure or mismatch is the error.
+pub fn self_test(device: Device, precision: Precision) -> Result<Vec<String>> {
+    let selection = resolve(device, precision)?;
+    crate::with_backend!(selection.backend, b => self_test_on(b, precision))
+}
+
+fn self_test_on<B: Backend>(b: &B, precision: Precision) -> Result<Vec<String>> {
+    let cpu = cpu::CpuBackend::new();
+    let ctl = Control::default();
+    let mut lines = vec![format!("opened {}", b.describe())];
+    lines.extend(b.diagnostics());
+    // fp32 should agree to rounding; TF32 products keep 10 mantissa bits.
+    let tolerance = match precision {
+        Precision::Fp32 => 1e-4,
+        Precision::Tf32 => 2e-2,
+    };
+    let n = 37;
+    let a = Dense::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f32 / 17.0 - 0.5);
+    let spd = Dense::from_fn(n, n, |i, j| {
+        if i == j {
+            n as f32
+        } else {
+            1.0 / (1.0 + i.abs_diff(j) as f32)
+        }
+    });
+    let both = |name: &str, gpu: Dense, reference: Dense, lines: &mut Vec<String>| -> Result<()> {
+        let scale = reference.frobenius().max(1e-30);
+        let diff = gpu
+            .data()
+            .iter()
+            .zip(reference.data())
+            .map(|(x, y)| f64::from(x - y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            / scale;
+        if diff.is_nan() || diff > tolerance {
+            return Err(Error::Cuda(format!(
+                "the self-test's {name} differs from the CPU's by {diff:.2e} (relative                  Frobenius; allowed {tolerance:.0e})"
+            )));
+        }
+        lines.push(format!("{name}: matches the CPU ({diff:.1e})"));
+        Ok(())
+    };
+    // A product with one operand transposed, in the precision asked for.
+    let (x, y) = (b.upload(a.clone())?, b.upload(a.clone())?);
+    let mut c = b.zeros(n, n)?;
+    b.gemm_fast(&mut c, 0.0, &x, Op::Transposed, &y, Op::Plain, 1.0, &ctl)?;
+    let gpu = b.download(c)?;
+    let mut reference = cpu.zeros(n, n)?;
+    cpu.gemm(
+        &mut reference,
+        0.0,
+        &a,
+        Op::Transposed,
+        &a,
+        Op::Plain,
+        1.0,
+        &ctl,
+    )?;
+    both("gemm", gpu, reference, &mut lines)?;
+    let gpu = b.download(b.spd_inverse(b.upload(spd.clone())?, &ctl)?)?;
+    both(
+        "Cholesky inverse",
+        gpu,
+        cpu.spd_inverse(spd.clone(), &ctl)?,
+        &mut lines,
+    )?;
+    let scales: Vec<f32> = (0..n).map(|i| 0.5 + i as f32 / n as f32).collect();
+    let mut g = b.upload(a.clone())?;
+    b.hollow_clamp_scale(&mut g, &scales, &scales)?;
+    b.scale_add_diagonal(&mut g, 0.5, &scales)?;
+    let mut reference = a.clone();
+    cpu.hollow_clamp_scale(&mut reference, &scales, &scales)?;
+    cpu.scale_add_diagonal(&mut reference, 0.5, &scales)?;
+    both("elementwise passes", b.download(g)?, reference, &mut lines)?;
+    let step = |be_h: &mut dyn FnMut() -> Result<(Dense, Dense, Dense)>| be_h();
+    let gpu = step(&mut || {
+        let (mut h, bm, ainv) = (
+            b.upload(a.clone())?,
+            b.upload(spd.clone())?,
+            b.upload(spd.clone())?,
+        );
+        let (mut gamma, mut s) = (b.upload(a.clone())?, b.zeros(n, n)?);
+        b.admm_step(&mut h, &bm, &ainv, &mut gamma, &mut s, 5.0, true)?;
+        Ok((b.download(h)?, b.download(gamma)?, b.download(s)?))
+    })?;
+    let (mut h, mut gamma, mut s) = (a.clone(), a.clone(), cpu.zeros(n, n)?);
+    cpu.admm_step(&mut h, &spd, &spd, &mut gamma, &mut s, 5.0, true)?;
+    both("ADMM step (Γ)", gpu.1, gamma, &mut lines)?;
+    both("ADMM step (next right-hand side)", gpu.2, s, &mut lines)?;
+    Ok(lines)
 }
 
 /// The rate of the ADMM loop's kind of product (`gemm_fast`) for `n × n × n` on the backend of

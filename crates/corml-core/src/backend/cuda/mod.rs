@@ -6,6 +6,7 @@
 //! library is missing. Matrices stay on the device for a whole part's solve; only the inputs go up
 //! and the final `S` comes down. All work of one backend runs in order on one stream.
 
+mod nvrtc;
 mod probe;
 
 pub use probe::{probe, probe_device, LIB_DIR_ENV, MIN_COMPUTE_CAPABILITY, MIN_DRIVER_CUDA};
@@ -20,7 +21,7 @@ use cudarc::driver::{
     sys as driver_sys, CudaContext, CudaFunction, CudaSlice, CudaStream, DevicePtrMut, DriverError,
     LaunchConfig, PushKernelArg,
 };
-use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
+use cudarc::nvrtc::Ptx;
 
 use super::{product_shape, Backend, Op};
 use crate::dense::{format_bytes, Dense};
@@ -41,8 +42,20 @@ const TILE_ROWS: u32 = 8;
 /// Threads per block of the elementwise kernels.
 const BLOCK: u32 = 256;
 
+/// The entry points of `kernels.cu`.
+#[cfg(test)]
+const KERNEL_NAMES: [&str; 5] = [
+    "scale_add_diagonal",
+    "hollow_clamp_scale",
+    "admm_diagonal_lag",
+    "admm_step",
+    "symmetrize",
+];
+
 /// The compiled kernels of one device.
 struct Kernels {
+    /// How they were made: `a cubin for sm_90, by NVRTC 12.4 (libnvrtc.so.12)`, or PTX.
+    made: String,
     scale_add_diagonal: CudaFunction,
     hollow_clamp_scale: CudaFunction,
     admm_diagonal_lag: CudaFunction,
@@ -93,19 +106,18 @@ fn solver_err(op: &str) -> impl Fn(cudarc::cusolver::result::CusolverError) -> E
     }
 }
 
-/// Compiles the kernels for compute capability `cc`; when this NVRTC does not know the
-/// architecture (a GPU newer than the toolkit), for NVRTC's default one, which the driver
-/// compiles further at load time.
-fn compile(cc: (i32, i32)) -> Result<Ptx> {
-    let options = |arch: Option<String>| CompileOptions {
-        options: arch.into_iter().collect(),
-        name: Some("corml_kernels.cu".to_owned()),
-        ..Default::default()
+/// Compiles the kernels for compute capability `cc` with the NVRTC the driver can run: a cubin
+/// for the exact architecture, or PTX for the driver to compile (see [`nvrtc`]).
+fn compile(cc: (i32, i32), driver: (i32, i32)) -> Result<(Ptx, String)> {
+    let compiler = probe::kernel_compiler(driver).map_err(Error::CudaUnavailable)?;
+    let (image, made) = compiler
+        .compile_kernels(KERNELS, cc)
+        .map_err(|e| Error::Cuda(format!("NVRTC could not compile the CoRML kernels: {e}")))?;
+    let ptx = match image {
+        nvrtc::Image::Cubin(bytes) => Ptx::from_binary(bytes),
+        nvrtc::Image::Ptx(text) => Ptx::from_src(text),
     };
-    let arch = format!("--gpu-architecture=compute_{}{}", cc.0, cc.1);
-    compile_ptx_with_opts(KERNELS, options(Some(arch)))
-        .or_else(|_| compile_ptx_with_opts(KERNELS, options(None)))
-        .map_err(|e| Error::Cuda(format!("NVRTC could not compile the CoRML kernels: {e}")))
+    Ok((ptx, made))
 }
 
 fn open_device(ordinal: usize) -> Result<DeviceState> {
@@ -115,15 +127,18 @@ fn open_device(ordinal: usize) -> Result<DeviceState> {
     let cc = ctx
         .compute_capability()
         .map_err(driver_err("reading the compute capability"))?;
+    let driver = probe_device(ordinal).driver_version.unwrap_or((0, 0));
+    let (image, made) = compile(cc, driver)?;
     let module = ctx
-        .load_module(compile(cc)?)
-        .map_err(driver_err("loading the NVRTC-compiled kernels"))?;
+        .load_module(image)
+        .map_err(|e| driver_err(&format!("loading the kernels ({made})"))(e))?;
     let f = |name: &str| {
         module
             .load_function(name)
             .map_err(driver_err("finding a kernel"))
     };
     let kernels = Kernels {
+        made,
         scale_add_diagonal: f("scale_add_diagonal")?,
         hollow_clamp_scale: f("hollow_clamp_scale")?,
         admm_diagonal_lag: f("admm_diagonal_lag")?,
@@ -317,6 +332,57 @@ impl CudaBackend {
     }
 }
 
+/// The parameters object of cuSOLVER's 64-bit API, destroyed with this value.
+struct SolverParams(solver_sys::cusolverDnParams_t);
+
+impl SolverParams {
+    fn new() -> Result<Self> {
+        let mut params = std::ptr::null_mut();
+        // SAFETY: `params` is an out-pointer for a new parameters object.
+        unsafe { solver_sys::cusolverDnCreateParams(&mut params) }
+            .result()
+            .map_err(solver_err("cusolverDnCreateParams"))?;
+        Ok(SolverParams(params))
+    }
+}
+
+impl Drop for SolverParams {
+    fn drop(&mut self) {
+        // SAFETY: created by `cusolverDnCreateParams` and destroyed once; a failure to destroy it
+        // leaks a few bytes and is not worth a panic in a destructor.
+        let _ = unsafe { solver_sys::cusolverDnDestroyParams(self.0) };
+    }
+}
+
+/// What potrf's `info` says of an `n × n` factorization: 0 is success; `i > 0` means the leading
+/// minor of order `i` is not positive definite (a numerical failure the caller can fix); `i < 0`
+/// means argument `-i` was wrong, a bug here.
+fn potrf_status(info: i32, n: usize) -> Result<()> {
+    match info {
+        0 => Ok(()),
+        i if i > 0 => Err(Error::Numerical(format!(
+            "the {n} × {n} system matrix is not positive definite (the Cholesky factorization \
+             failed at column {i}); raise dualStepLength or l2Regularization"
+        ))),
+        i => Err(Error::Cuda(format!(
+            "cusolverDnXpotrf rejected its argument {} (a bug in corml-native: please report it)",
+            -i
+        ))),
+    }
+}
+
+/// What potrs's `info` says: 0 is success, `i < 0` means argument `-i` was wrong (a bug here).
+fn potrs_status(info: i32) -> Result<()> {
+    match info {
+        0 => Ok(()),
+        i => Err(Error::Cuda(format!(
+            "cusolverDnXpotrs reported {} {} (a bug in corml-native: please report it)",
+            if i < 0 { "a wrong argument" } else { "status" },
+            i.unsigned_abs()
+        ))),
+    }
+}
+
 fn launch_err(e: DriverError) -> Error {
     driver_err("launching a kernel")(e)
 }
@@ -348,6 +414,10 @@ impl Backend for CudaBackend {
 
     fn out_of_memory(&self, message: String) -> Error {
         Error::OutOfDeviceMemory(message)
+    }
+
+    fn diagnostics(&self) -> Vec<String> {
+        vec![format!("kernels: {}", self.device.kernels.made)]
     }
 
     fn synchronize(&self) -> Result<()> {
@@ -423,58 +493,65 @@ impl Backend for CudaBackend {
             return Ok(a);
         }
         self.bind()?;
-        let ni = i32::try_from(n)
-            .map_err(|_| Error::invalid(format!("{n} items is too large for cuSOLVER")))?;
+        // cuSOLVER's 64-bit API: the legacy Spotrf/Spotrs take `int` sizes, and a part of more
+        // than 46,340 items (which a 141 GB GPU holds) overflows their n² workspace arithmetic.
+        let n64 = n as i64;
         let lower = solver_sys::cublasFillMode_t::CUBLAS_FILL_MODE_LOWER;
+        let f32_type = solver_sys::cudaDataType_t::CUDA_R_32F;
         let handle = self.solver.cu();
+        let params = SolverParams::new()?;
         let mut info = self.alloc::<i32>(1, "cuSOLVER's status")?;
-        let mut lwork = 0i32;
+        let (mut device_bytes, mut host_bytes) = (0usize, 0usize);
         {
             let (ap, _guard) = a.data.device_ptr_mut(&self.stream);
-            // SAFETY: `ap` points to the n × n matrix (leading dimension n); `lwork` is an
-            // out-pointer.
+            // SAFETY: `ap` points to the n × n matrix (leading dimension n); the sizes are
+            // out-pointers.
             unsafe {
-                solver_sys::cusolverDnSpotrf_bufferSize(
+                solver_sys::cusolverDnXpotrf_bufferSize(
                     handle,
+                    params.0,
                     lower,
-                    ni,
-                    ap as *mut f32,
-                    ni,
-                    &mut lwork,
+                    n64,
+                    f32_type,
+                    ap as *const std::ffi::c_void,
+                    n64,
+                    f32_type,
+                    &mut device_bytes,
+                    &mut host_bytes,
                 )
             }
             .result()
-            .map_err(solver_err("cusolverDnSpotrf_bufferSize"))?;
+            .map_err(solver_err("cusolverDnXpotrf_bufferSize"))?;
         }
-        let mut work = self.alloc::<f32>(lwork.max(1) as usize, "the Cholesky workspace")?;
+        let mut work = self.alloc::<u8>(device_bytes.max(1), "the Cholesky workspace")?;
+        let mut host_work = vec![0u8; host_bytes.max(1)];
         {
             let (ap, _ga) = a.data.device_ptr_mut(&self.stream);
             let (wp, _gw) = work.device_ptr_mut(&self.stream);
             let (ip, _gi) = info.device_ptr_mut(&self.stream);
-            // SAFETY: the matrix, a workspace of `lwork` floats and one `int` of status, all on
-            // this handle's stream.
+            // SAFETY: the matrix, device and host workspaces of the sizes asked for, and one
+            // `int` of status, all on this handle's stream.
             unsafe {
-                solver_sys::cusolverDnSpotrf(
+                solver_sys::cusolverDnXpotrf(
                     handle,
+                    params.0,
                     lower,
-                    ni,
-                    ap as *mut f32,
-                    ni,
-                    wp as *mut f32,
-                    lwork,
+                    n64,
+                    f32_type,
+                    ap as *mut std::ffi::c_void,
+                    n64,
+                    f32_type,
+                    wp as *mut std::ffi::c_void,
+                    device_bytes,
+                    host_work.as_mut_ptr().cast(),
+                    host_bytes,
                     ip as *mut i32,
                 )
             }
             .result()
-            .map_err(solver_err("cusolverDnSpotrf"))?;
+            .map_err(solver_err("cusolverDnXpotrf"))?;
         }
-        let status = self.solver_info(&info, "cusolverDnSpotrf")?;
-        if status > 0 {
-            return Err(Error::Numerical(format!(
-                "the {n} × {n} system matrix is not positive definite (the Cholesky factorization \
-                 failed at column {status}); raise dualStepLength or l2Regularization"
-            )));
-        }
+        potrf_status(self.solver_info(&info, "cusolverDnXpotrf")?, n)?;
         drop(work);
         ctl.check()?;
         // A⁻¹ = the solution of A X = I.
@@ -486,28 +563,25 @@ impl Backend for CudaBackend {
             let (ip, _gi) = info.device_ptr_mut(&self.stream);
             // SAFETY: the factor from potrf, an n × n right-hand side, one `int` of status.
             unsafe {
-                solver_sys::cusolverDnSpotrs(
+                solver_sys::cusolverDnXpotrs(
                     handle,
+                    params.0,
                     lower,
-                    ni,
-                    ni,
-                    ap as *const f32,
-                    ni,
-                    op as *mut f32,
-                    ni,
+                    n64,
+                    n64,
+                    f32_type,
+                    ap as *const std::ffi::c_void,
+                    n64,
+                    f32_type,
+                    op as *mut std::ffi::c_void,
+                    n64,
                     ip as *mut i32,
                 )
             }
             .result()
-            .map_err(solver_err("cusolverDnSpotrs"))?;
+            .map_err(solver_err("cusolverDnXpotrs"))?;
         }
-        let status = self.solver_info(&info, "cusolverDnSpotrs")?;
-        if status != 0 {
-            return Err(Error::Cuda(format!(
-                "cusolverDnSpotrs reported invalid argument {}",
-                -status
-            )));
-        }
+        potrs_status(self.solver_info(&info, "cusolverDnXpotrs")?)?;
         drop(a);
         // The solves agree with the exact symmetric inverse to rounding; make it exactly symmetric.
         let nn = n as u64;
@@ -708,14 +782,33 @@ impl CudaBackend {
 mod tests {
     use super::*;
 
+    #[test]
+    fn potrf_info_is_read_whatever_its_sign() {
+        assert!(potrf_status(0, 10).is_ok());
+        let indefinite = potrf_status(7, 10).unwrap_err();
+        assert_eq!(indefinite.code(), crate::ErrorCode::NumericalError);
+        assert!(indefinite.to_string().contains("failed at column 7"));
+        // A negative info is a wrong argument: never read as success.
+        let bug = potrf_status(-4, 10).unwrap_err();
+        assert_eq!(bug.code(), crate::ErrorCode::CudaError);
+        assert!(bug.to_string().contains("argument 4"), "{bug}");
+        assert!(potrs_status(0).is_ok());
+        assert_eq!(
+            potrs_status(-3).unwrap_err().code(),
+            crate::ErrorCode::CudaError
+        );
+    }
+
     /// NVRTC needs no GPU: wherever `libnvrtc` loads (a toolkit, the `nvidia-cuda-nvrtc` wheel
-    /// through `CORML_CUDA_LIB_DIR`), the kernels must compile for every architecture we support.
-    /// `.ci/run` fetches the wheel's libraries (`scripts/fetch-nvrtc.mts`) and sets
-    /// `CORML_REQUIRE_NVRTC`, so on CI this test cannot skip.
+    /// through `CORML_CUDA_LIB_DIR`), the kernels must compile to a cubin for every architecture
+    /// the NVRTC knows, and to PTX for one it does not. `.ci/run` fetches the wheel's libraries
+    /// (`scripts/fetch-nvrtc.mts`) and sets `CORML_REQUIRE_NVRTC`, so on CI this test cannot skip.
     #[test]
     fn kernels_compile_with_nvrtc() {
-        let info = probe();
-        if !info.libraries.iter().any(|l| l.name == "nvrtc" && l.found) {
+        let found = nvrtc::discover(&[std::env::var_os(LIB_DIR_ENV)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default()]);
+        if found.is_empty() {
             assert!(
                 std::env::var_os("CORML_REQUIRE_NVRTC").is_none(),
                 "CORML_REQUIRE_NVRTC is set but libnvrtc did not load ({LIB_DIR_ENV} = {:?})",
@@ -724,22 +817,67 @@ mod tests {
             eprintln!("skipped: libnvrtc was not found (set {LIB_DIR_ENV} to check the kernels)");
             return;
         }
-        for cc in [(7, 0), (8, 0), (8, 9), (9, 0)] {
-            let ptx = compile(cc).unwrap().to_src();
-            for kernel in [
-                "scale_add_diagonal",
-                "hollow_clamp_scale",
-                "admm_diagonal_lag",
-                "admm_step",
-                "symmetrize",
-            ] {
+        for compiler in &found {
+            // CUDA 13 dropped the architectures before Turing; CUDA 12 has them all.
+            let oldest = if compiler.version.0 >= 13 {
+                (7, 5)
+            } else {
+                (7, 0)
+            };
+            for cc in [oldest, (8, 0), (8, 9), (9, 0)] {
+                let (image, made) = compiler.compile_kernels(KERNELS, cc).unwrap();
+                let nvrtc::Image::Cubin(cubin) = image else {
+                    panic!(
+                        "{}: no cubin for sm_{}{}: {made}",
+                        compiler.describe(),
+                        cc.0,
+                        cc.1
+                    )
+                };
+                assert_eq!(&cubin[..4], b"\x7fELF", "{made}");
+                assert!(
+                    made.starts_with(&format!("a cubin for sm_{}{}", cc.0, cc.1)),
+                    "{made}"
+                );
+                let names = String::from_utf8_lossy(&cubin);
+                for kernel in KERNEL_NAMES {
+                    assert!(names.contains(kernel), "{kernel} missing from {made}");
+                }
+            }
+            // An architecture this NVRTC does not know: PTX, which the driver compiles.
+            let (image, made) = compiler.compile_kernels(KERNELS, (99, 0)).unwrap();
+            let nvrtc::Image::Ptx(ptx) = image else {
+                panic!("a cubin for sm_990?")
+            };
+            assert!(made.starts_with("PTX for the driver"), "{made}");
+            for kernel in KERNEL_NAMES {
                 assert!(
                     ptx.contains(&format!(".entry {kernel}(")),
-                    "{kernel} missing for sm_{}{}",
-                    cc.0,
-                    cc.1
+                    "{kernel} missing from the PTX"
                 );
             }
+            // Contraction is off. NVRTC's default (`--fmad=true`) emits plain `mul.f32` / `add.f32`,
+            // which ptxas may fuse into FFMA; with `--fmad=false` every single-precision multiply
+            // and add is `.rn`, which ptxas must round as written, like the CPU.
+            let fusable = |ptx: &str| {
+                ptx.lines().any(|l| {
+                    let op = l.trim_start();
+                    ["mul.f32", "add.f32", "sub.f32", "fma."]
+                        .iter()
+                        .any(|p| op.starts_with(p))
+                })
+            };
+            assert!(!fusable(&ptx), "the PTX leaves multiply-adds to fuse");
+            let fused = compiler
+                .compile(KERNELS, "fused.cu", &["--fmad=true".to_owned()], false)
+                .unwrap();
+            let nvrtc::Image::Ptx(fused) = fused else {
+                panic!("asked for PTX")
+            };
+            assert!(
+                fusable(&fused),
+                "NVRTC's default leaves nothing to fuse here"
+            );
         }
     }
 }

@@ -7,12 +7,14 @@
 //! full path from `CORML_CUDA_LIB_DIR` and the usual install locations: the dynamic loader then
 //! matches cudarc's bare-name requests to the loaded library by its soname.
 
+use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use cudarc::driver::{result, sys};
 
+use super::nvrtc::{self, Nvrtc};
 use crate::device::{CudaDevice, CudaInfo, CudaLibrary};
 
 /// Environment variable with extra directories (separated like `PATH`) to load CUDA libraries from.
@@ -38,7 +40,15 @@ const TOOLKIT_FILES: &[&str] = &[
 
 type Present = unsafe fn() -> bool;
 
-/// The libraries cudarc loads, with cudarc's presence check for each.
+/// Whether some NVRTC loads by the loader's own search (cudarc's names or a supported major).
+fn nvrtc_on_loader_path() -> bool {
+    nvrtc::candidates(&[])
+        .iter()
+        .any(|name| Nvrtc::load(name).is_some())
+}
+
+/// The libraries the backend loads, with a presence check for each: cudarc's for the ones it
+/// loads, ours for NVRTC, which [`nvrtc`] loads itself.
 fn checks() -> [(&'static str, Present); 4] {
     [
         ("cuda", cudarc::driver::sys::is_culib_present as Present),
@@ -47,8 +57,92 @@ fn checks() -> [(&'static str, Present); 4] {
             "cusolver",
             cudarc::cusolver::sys::is_culib_present as Present,
         ),
-        ("nvrtc", cudarc::nvrtc::sys::is_culib_present as Present),
+        ("nvrtc", nvrtc_on_loader_path as Present),
     ]
+}
+
+/// Every NVRTC that loads, from the loader's path and the search directories (after the
+/// preload of [`libraries`]), found once per process.
+fn nvrtcs() -> &'static [Nvrtc] {
+    static FOUND: OnceLock<Vec<Nvrtc>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let _ = libraries();
+        nvrtc::discover(&search_directories())
+    })
+}
+
+/// The NVRTC to compile the kernels with for a driver for CUDA `driver`: the newest whose major
+/// version the driver runs. The error says what was found and what to do.
+pub fn kernel_compiler(driver: (i32, i32)) -> Result<&'static Nvrtc, String> {
+    let found = nvrtcs();
+    let versions: Vec<(i32, i32)> = found.iter().map(|n| n.version).collect();
+    match nvrtc::choose(driver, &versions) {
+        Some(i) => Ok(&found[i]),
+        None if found.is_empty() => Err("no NVRTC library (libnvrtc) was found".to_owned()),
+        None => Err(format!(
+            "NVRTC {} was found, but this driver supports CUDA {}.{} only and cannot run code \
+             from a newer major version: update the driver, or install NVRTC {} (the \
+             nvidia-cuda-nvrtc-cu{} wheel or a CUDA {} toolkit)",
+            versions
+                .iter()
+                .map(|v| format!("{}.{}", v.0, v.1))
+                .collect::<Vec<_>>()
+                .join(", "),
+            driver.0,
+            driver.1,
+            driver.0,
+            driver.0,
+            driver.0
+        )),
+    }
+}
+
+/// The version of the cuBLAS that cudarc loads: the first of its names that loads, as cudarc's
+/// own loader takes it.
+fn cublas_version() -> Option<(i32, i32)> {
+    type PropertyFn = unsafe extern "C" fn(c_int, *mut c_int) -> c_int;
+    for name in cudarc::get_lib_name_candidates("cublas") {
+        // SAFETY: loading cuBLAS runs only its initialisers; the symbol has the signature of
+        // `cublasGetProperty(libraryPropertyType, int*)`.
+        unsafe {
+            let Ok(lib) = libloading::Library::new(&name) else {
+                continue;
+            };
+            let property: PropertyFn = *lib.get(b"cublasGetProperty\0").ok()?;
+            let (mut major, mut minor) = (0, 0);
+            // MAJOR_VERSION = 0, MINOR_VERSION = 1.
+            if property(0, &mut major) != 0 || property(1, &mut minor) != 0 {
+                return None;
+            }
+            return Some((major, minor));
+        }
+    }
+    None
+}
+
+/// Why a library of version `version` cannot run on a driver for CUDA `driver`: its major
+/// version is newer than the driver's (a library of CUDA 13 on a driver for CUDA 12).
+pub fn too_new_for_driver(
+    library: &str,
+    version: (i32, i32),
+    driver: (i32, i32),
+) -> Option<String> {
+    (version.0 > driver.0).then(|| {
+        format!(
+            "{library} {}.{} needs a driver for CUDA {}, and this driver supports CUDA {}.{}: \
+             update the driver, or install the CUDA {} libraries (the nvidia-cublas-cu{} and \
+             nvidia-cusolver-cu{} wheels or a CUDA {} toolkit) where the loader finds them first",
+            version.0,
+            version.1,
+            version.0,
+            driver.0,
+            driver.1,
+            driver.0,
+            driver.0,
+            driver.0,
+            driver.0
+        )
+    })
 }
 
 /// Libraries preloaded by full path; kept loaded for the life of the process, so that cudarc's
@@ -99,6 +193,7 @@ fn libraries() -> &'static [CudaLibrary] {
                     name,
                     found,
                     directory,
+                    version: None,
                 }
             })
             .collect()
@@ -285,6 +380,35 @@ pub fn probe_device(ordinal: usize) -> CudaInfo {
         .map(|l| l.name)
         .collect();
     let driver = info.driver_version.unwrap_or((0, 0));
+    // The versions of NVRTC (the one the kernels would be compiled with) and of cuBLAS (the one
+    // cudarc loads), against the driver's.
+    let compiler = kernel_compiler(driver);
+    let cublas = if missing.contains(&"cublas") {
+        None
+    } else {
+        cublas_version()
+    };
+    for library in &mut info.libraries {
+        match library.name {
+            "nvrtc" => {
+                library.version = compiler
+                    .as_ref()
+                    .ok()
+                    .map(|n| n.version)
+                    .or_else(|| nvrtcs().iter().map(|n| n.version).max());
+                library.found |= !nvrtcs().is_empty();
+            }
+            "cublas" => library.version = cublas,
+            _ => {}
+        }
+    }
+    let missing: Vec<&str> = info
+        .libraries
+        .iter()
+        .filter(|l| !l.found)
+        .map(|l| l.name)
+        .collect();
+    let too_new = cublas.and_then(|v| too_new_for_driver("cuBLAS", v, driver));
     info.reason = if driver < MIN_DRIVER_CUDA {
         Some(format!(
             "the NVIDIA driver supports CUDA {}.{} only; corml-native needs a driver for CUDA \
@@ -293,6 +417,10 @@ pub fn probe_device(ordinal: usize) -> CudaInfo {
         ))
     } else if info.devices.is_empty() {
         Some("the NVIDIA driver reports no CUDA device".to_owned())
+    } else if let Some(why) = too_new {
+        Some(why)
+    } else if let (Err(why), false) = (&compiler, missing.contains(&"nvrtc")) {
+        Some(why.clone())
     } else if !missing.is_empty() {
         Some(format!(
             "the CUDA libraries {} (CUDA 12 or 13) were not found; install the CUDA toolkit or the \
