@@ -477,11 +477,20 @@ fn gpu_training_matches_cpu() {
 fn the_self_test_runs_every_operation_and_passes() {
     let lines = corml_core::backend::self_test(Device::Cpu, Precision::Fp32).unwrap();
     assert!(lines[0].starts_with("opened cpu"), "{lines:?}");
-    assert_eq!(lines.iter().filter(|l| l.contains("matches the CPU")).count(), 5);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("matches the CPU"))
+            .count(),
+        5
+    );
     if gpu(Precision::Fp32).is_some() {
         for precision in [Precision::Fp32, Precision::Tf32] {
             let lines = corml_core::backend::self_test(Device::Cuda(0), precision).unwrap();
-            assert!(lines.iter().any(|l| l.starts_with("kernels: ")), "{lines:?}");
+            assert!(
+                lines.iter().any(|l| l.starts_with("kernels: ")),
+                "{lines:?}"
+            );
         }
     }
 }

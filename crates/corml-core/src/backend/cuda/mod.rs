@@ -12,6 +12,7 @@ mod probe;
 pub use probe::{probe, probe_device, LIB_DIR_ENV, MIN_COMPUTE_CAPABILITY, MIN_DRIVER_CUDA};
 
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -153,11 +154,15 @@ fn open_device(ordinal: usize) -> Result<DeviceState> {
     })
 }
 
+/// The opened devices, by ordinal.
+fn states() -> &'static Mutex<HashMap<usize, Arc<DeviceState>>> {
+    static STATES: OnceLock<Mutex<HashMap<usize, Arc<DeviceState>>>> = OnceLock::new();
+    STATES.get_or_init(Default::default)
+}
+
 /// The state of device `ordinal`, opened (context and kernels) on first use.
 fn device_state(ordinal: usize) -> Result<Arc<DeviceState>> {
-    static STATES: OnceLock<Mutex<HashMap<usize, Arc<DeviceState>>>> = OnceLock::new();
-    let mut states = STATES
-        .get_or_init(Default::default)
+    let mut states = states()
         .lock()
         .map_err(|_| Error::Cuda("the CUDA device table is poisoned".to_owned()))?;
     if let Some(state) = states.get(&ordinal) {
@@ -166,6 +171,38 @@ fn device_state(ordinal: usize) -> Result<Arc<DeviceState>> {
     let state = Arc::new(open_device(ordinal)?);
     states.insert(ordinal, state.clone());
     Ok(state)
+}
+
+/// Whether a driver error leaves the context unusable (a "sticky" error: every later call in the
+/// context fails with it until the primary context is reset).
+fn is_sticky(e: driver_sys::CUresult) -> bool {
+    use driver_sys::CUresult::*;
+    matches!(
+        e,
+        CUDA_ERROR_ILLEGAL_ADDRESS
+            | CUDA_ERROR_LAUNCH_TIMEOUT
+            | CUDA_ERROR_ASSERT
+            | CUDA_ERROR_HARDWARE_STACK_ERROR
+            | CUDA_ERROR_ILLEGAL_INSTRUCTION
+            | CUDA_ERROR_MISALIGNED_ADDRESS
+            | CUDA_ERROR_INVALID_ADDRESS_SPACE
+            | CUDA_ERROR_INVALID_PC
+            | CUDA_ERROR_LAUNCH_FAILED
+            | CUDA_ERROR_ECC_UNCORRECTABLE
+    )
+}
+
+/// Forgets device `ordinal`'s cached state after a sticky error (if it is still `state`) and
+/// resets its primary context, so that the next backend opened on it starts afresh.
+fn evict(ordinal: usize, state: &Arc<DeviceState>) {
+    if let Ok(mut states) = states().lock() {
+        if states.get(&ordinal).is_some_and(|s| Arc::ptr_eq(s, state)) {
+            states.remove(&ordinal);
+        }
+    }
+    // SAFETY: resetting the primary context of a valid device; it is unusable anyway, and the
+    // allocations it destroys belong to the failed work.
+    let _ = unsafe { driver_sys::cuDevicePrimaryCtxReset_v2(state.ctx.cu_device()) };
 }
 
 /// A dense `f32` matrix in device memory, column-major without padding.
@@ -182,10 +219,40 @@ pub struct CudaBackend {
     device: Arc<DeviceState>,
     stream: Arc<CudaStream>,
     /// fp32 products.
-    blas: CudaBlas,
+    blas: ManuallyDrop<CudaBlas>,
     /// The ADMM loop's products: TF32 tensor-core math when `precision` is `Tf32`.
-    blas_fast: CudaBlas,
-    solver: DnHandle,
+    blas_fast: ManuallyDrop<CudaBlas>,
+    /// Dropped by hand (see `Drop`): cudarc's handles panic in their destructors when the
+    /// context is dead.
+    solver: ManuallyDrop<DnHandle>,
+}
+
+impl Drop for CudaBackend {
+    /// Destroys the handles, unless the context hit a sticky error: then destroying them would
+    /// fail, and cudarc's destructors panic on a failure (a second panic while one unwinds
+    /// aborts the process). So they are forgotten, the device's cached state is evicted and its
+    /// primary context reset. A destructor that still panics is caught.
+    fn drop(&mut self) {
+        let status = self
+            .device
+            .ctx
+            .bind_to_thread()
+            .and_then(|()| self.stream.synchronize());
+        // SAFETY: each handle is taken exactly once, here, and never used again.
+        let handles = unsafe {
+            (
+                ManuallyDrop::take(&mut self.blas),
+                ManuallyDrop::take(&mut self.blas_fast),
+                ManuallyDrop::take(&mut self.solver),
+            )
+        };
+        if matches!(&status, Err(e) if is_sticky(e.0)) {
+            std::mem::forget(handles);
+            evict(self.ordinal, &self.device);
+        } else {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(handles)));
+        }
+    }
 }
 
 impl CudaBackend {
@@ -249,9 +316,9 @@ impl CudaBackend {
             precision,
             device,
             stream,
-            blas,
-            blas_fast,
-            solver,
+            blas: ManuallyDrop::new(blas),
+            blas_fast: ManuallyDrop::new(blas_fast),
+            solver: ManuallyDrop::new(solver),
         })
     }
 
@@ -781,6 +848,25 @@ impl CudaBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sticky_errors_are_told_from_ordinary_ones() {
+        use driver_sys::CUresult::*;
+        for sticky in [
+            CUDA_ERROR_ILLEGAL_ADDRESS,
+            CUDA_ERROR_LAUNCH_FAILED,
+            CUDA_ERROR_ASSERT,
+        ] {
+            assert!(is_sticky(sticky), "{sticky:?}");
+        }
+        for ordinary in [
+            CUDA_SUCCESS,
+            CUDA_ERROR_OUT_OF_MEMORY,
+            CUDA_ERROR_INVALID_VALUE,
+        ] {
+            assert!(!is_sticky(ordinary), "{ordinary:?}");
+        }
+    }
 
     #[test]
     fn potrf_info_is_read_whatever_its_sign() {
