@@ -336,7 +336,12 @@ pub fn probe() -> CudaInfo {
 
 /// [`probe`], with `available` and `reason` about device `ordinal` (`cuda:N`).
 pub fn probe_device(ordinal: usize) -> CudaInfo {
-    let libraries = libraries().to_vec();
+    let mut libraries = libraries().to_vec();
+    // NVRTC's version is known without a driver (the newest found; with a driver, the one chosen
+    // below).
+    for library in libraries.iter_mut().filter(|l| l.name == "nvrtc") {
+        library.version = nvrtcs().iter().map(|n| n.version).max();
+    }
     let driver_found = libraries.iter().any(|l| l.name == "cuda" && l.found);
     let mut info = CudaInfo {
         compiled: true,
@@ -479,6 +484,19 @@ mod tests {
         assert_eq!(found.file_name().unwrap(), "libcublas.so.13.1.0.3");
         assert!(versioned_file(&dir, "libcusolver.so").is_none());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_library_of_a_newer_cuda_major_than_the_driver_is_refused() {
+        let why = too_new_for_driver("cuBLAS", (13, 0), (12, 4)).unwrap();
+        assert!(
+            why.contains("cuBLAS 13.0 needs a driver for CUDA 13"),
+            "{why}"
+        );
+        assert!(why.contains("nvidia-cublas-cu12"), "{why}");
+        // Minor-version compatibility: any 12.x library runs on a driver for CUDA 12.
+        assert!(too_new_for_driver("cuBLAS", (12, 8), (12, 4)).is_none());
+        assert!(too_new_for_driver("cuBLAS", (12, 4), (13, 0)).is_none());
     }
 
     #[test]
