@@ -167,7 +167,8 @@ fn libraries() -> &'static [CudaLibrary] {
             .zip(&before)
             .any(|(&(name, _), &found)| name != "cuda" && !found);
         let preloaded = if toolkit_missing {
-            preload_toolkit(&search_directories())
+            let driver_major = before[0].then(driver_major).flatten();
+            preload_toolkit(&search_directories(), driver_major)
         } else {
             Vec::new()
         };
@@ -244,10 +245,35 @@ fn search_directories() -> Vec<PathBuf> {
     dirs
 }
 
+/// The CUDA major version the driver supports, read without `cuInit` (`None` when it cannot
+/// be read).
+fn driver_major() -> Option<i32> {
+    catch_unwind(|| {
+        let mut version = 0;
+        // SAFETY: `version` is a valid out-pointer; cudarc's loader found the driver library.
+        let ok = unsafe { sys::cuDriverGetVersion(&mut version) }
+            .result()
+            .is_ok();
+        ok.then_some(version / 1000)
+    })
+    .ok()
+    .flatten()
+}
+
+/// The toolkit files whose major version is the CUDA major of the toolkit they come from, and so
+/// must not be newer than the driver's (`libcusolver` and `libcusparse` number themselves).
+const CUDA_NUMBERED: &[&str] = &[
+    "libnvJitLink.so",
+    "libcublasLt.so",
+    "libcublas.so",
+    "libnvrtc.so",
+];
+
 /// The file in `dir` for `prefix` (e.g. `libcublas.so`) with the newest major version from 11 to
-/// 13, as `prefix.MAJOR[.x.y]`. The majors are the libraries' own: CUDA 13 ships
-/// `libcublas.so.13` but `libcusolver.so.12`, CUDA 12 `libcublas.so.12` and `libcusolver.so.11`.
-fn versioned_file(dir: &Path, prefix: &str) -> Option<PathBuf> {
+/// 13 (and at most `max_major`, when given), as `prefix.MAJOR[.x.y]`. The majors are the
+/// libraries' own: CUDA 13 ships `libcublas.so.13` but `libcusolver.so.12`, CUDA 12
+/// `libcublas.so.12` and `libcusolver.so.11`.
+fn versioned_file(dir: &Path, prefix: &str, max_major: Option<u32>) -> Option<PathBuf> {
     let entries = std::fs::read_dir(dir).ok()?;
     let mut best: Option<(u32, PathBuf)> = None;
     for entry in entries.flatten() {
@@ -260,7 +286,10 @@ fn versioned_file(dir: &Path, prefix: &str) -> Option<PathBuf> {
         let Some(major) = rest.split('.').next().and_then(|m| m.parse::<u32>().ok()) else {
             continue;
         };
-        if (11..=13).contains(&major) && best.as_ref().is_none_or(|(m, _)| major > *m) {
+        if (11..=13).contains(&major)
+            && max_major.is_none_or(|m| major <= m)
+            && best.as_ref().is_none_or(|(m, _)| major > *m)
+        {
             best = Some((major, entry.path()));
         }
     }
@@ -268,14 +297,26 @@ fn versioned_file(dir: &Path, prefix: &str) -> Option<PathBuf> {
 }
 
 /// Preloads the toolkit files, each from the first of `dirs` that has one that loads; returns
-/// the paths loaded.
-fn preload_toolkit(dirs: &[PathBuf]) -> Vec<PathBuf> {
+/// the paths loaded. With the driver's CUDA major known, the CUDA-numbered files (cuBLAS, NVRTC,
+/// nvJitLink) are taken no newer than it, and cuSOLVER and cuSPARSE from cuBLAS's directory
+/// first, so that they belong to the same toolkit.
+fn preload_toolkit(dirs: &[PathBuf], driver_major: Option<i32>) -> Vec<PathBuf> {
     let Ok(mut loaded) = PRELOADED.lock() else {
         return Vec::new();
     };
+    let mut cublas_dir: Option<PathBuf> = None;
     for prefix in TOOLKIT_FILES {
-        for dir in dirs {
-            let Some(path) = versioned_file(dir, prefix) else {
+        let cuda_numbered = CUDA_NUMBERED.contains(prefix) || prefix.starts_with("libnvrtc");
+        let max_major = driver_major
+            .filter(|_| cuda_numbered)
+            .and_then(|m| u32::try_from(m).ok());
+        let ordered: Vec<&PathBuf> = cublas_dir
+            .iter()
+            .filter(|_| !cuda_numbered)
+            .chain(dirs.iter())
+            .collect();
+        for dir in ordered {
+            let Some(path) = versioned_file(dir, prefix, max_major) else {
                 continue;
             };
             if loaded.iter().any(|(p, _)| *p == path) {
@@ -284,6 +325,9 @@ fn preload_toolkit(dirs: &[PathBuf]) -> Vec<PathBuf> {
             // SAFETY: loading a CUDA toolkit library runs only its initialisers, which have no
             // preconditions; it stays loaded (in `PRELOADED`) for the rest of the process.
             if let Ok(lib) = unsafe { libloading::Library::new(&path) } {
+                if *prefix == "libcublas.so" {
+                    cublas_dir = path.parent().map(Path::to_path_buf);
+                }
                 loaded.push((path, lib));
                 break;
             }
@@ -480,9 +524,12 @@ mod tests {
         ] {
             std::fs::write(dir.join(name), b"").unwrap();
         }
-        let found = versioned_file(&dir, "libcublas.so").unwrap();
+        let found = versioned_file(&dir, "libcublas.so", None).unwrap();
         assert_eq!(found.file_name().unwrap(), "libcublas.so.13.1.0.3");
-        assert!(versioned_file(&dir, "libcusolver.so").is_none());
+        // A driver for CUDA 12: the newest the driver runs.
+        let found = versioned_file(&dir, "libcublas.so", Some(12)).unwrap();
+        assert_eq!(found.file_name().unwrap(), "libcublas.so.12");
+        assert!(versioned_file(&dir, "libcusolver.so", None).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
