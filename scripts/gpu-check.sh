@@ -3,13 +3,15 @@
 # scripts/build-gpu-check.sh has filled `.gpu-check/` (carried there; the GPU machine has no Rust,
 # Node.js or network). It needs bash and the usual system tools (coreutils, ldconfig, timeout).
 #
-# Device time is short (a command may run 10 minutes, a session 15 in all), so the check is two
-# calls, each well under 540 s, and either can be rerun alone:
+# Device time is short (a command may run 10 minutes, a session 15 in all, the machine's start
+# included), so the check is two calls, each well under 540 s, and either can be rerun alone. The
+# step limits cut a hang short; they add up to 690 s, which with a start of 2–3 minutes stays
+# inside 15 minutes even if every step ran to its limit:
 #
 #   scripts/gpu-check.sh quick       # what is there, the probe with its self-test, the backend
-#                                    #   and model tests on the GPU (step limits: 460 s in all)
+#                                    #   and model tests on the GPU (step limits: 300 s in all)
 #   scripts/gpu-check.sh train       # the training timings: ML-20M-shaped fp32 and tf32, and
-#                                    #   Gowalla with the paper's settings (step limits: 480 s)
+#                                    #   Gowalla with the paper's settings (step limits: 390 s)
 #   scripts/gpu-check.sh dry-run     # here, without a GPU: everything up to the first step that
 #                                    #   needs one, printing what it found
 #
@@ -142,7 +144,7 @@ quick() {
   machine
   find_libraries
   section "probe and self-test (what corml-native sees, and cuda:0 opened)"
-  if ! step 90 "$check/bin/training" --probe; then
+  if ! step 60 "$check/bin/training" --probe; then
     echo "!! the probe's self-test failed: the GPU steps cannot work; stopping here"
     return 1
   fi
@@ -152,22 +154,22 @@ quick() {
   fi
   export CORML_REQUIRE_CUDA=1
   section "backend operations and CPU/GPU parity"
-  step 250 "$check/bin/backends" --nocapture --test-threads 1
+  step 180 "$check/bin/backends" --nocapture --test-threads 1
   section "model tests on every device (withheld item first, no seen items, ADMM invariants, solver agreement)"
-  step 120 "$check/bin/models" --nocapture --test-threads 1
+  step 60 "$check/bin/models" --nocapture --test-threads 1
 }
 
 train() {
   machine
   find_libraries
   section "training: ML-20M-shaped, fp32"
-  step 150 "$check/bin/training" --dataset ml20m --device cuda --json "$out/ml20m-fp32.json"
+  step 120 "$check/bin/training" --dataset ml20m --device cuda --json "$out/ml20m-fp32.json"
   section "training: ML-20M-shaped, tf32"
-  step 110 "$check/bin/training" --dataset ml20m --device cuda --precision tf32 \
+  step 90 "$check/bin/training" --dataset ml20m --device cuda --precision tf32 \
     --json "$out/ml20m-tf32.json"
   if [ -f "$check/data/gowalla/gowalla.inter.tsv.gz" ]; then
     section "training: Gowalla, paper settings (partitionRatio 0.35), fp32"
-    step 220 "$check/bin/training" --dataset gowalla --data-dir "$check/data" --device cuda \
+    step 180 "$check/bin/training" --dataset gowalla --data-dir "$check/data" --device cuda \
       --evaluate --json "$out/gowalla-fp32.json"
   fi
 }
