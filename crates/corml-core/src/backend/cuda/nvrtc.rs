@@ -101,7 +101,7 @@ impl Nvrtc {
         }
     }
 
-    /// `12.4`.
+    /// `NVRTC 12.4 (libnvrtc.so.12)`: the version and where it came from.
     pub fn describe(&self) -> String {
         format!(
             "NVRTC {}.{} ({})",
