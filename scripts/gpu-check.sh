@@ -83,6 +83,12 @@ add_dir() {
 # virtual environment on its path), without crawling the file system.
 find_libraries() {
   section "CUDA libraries"
+  # Directories the caller named come first.
+  local given dir
+  IFS=: read -r -a given <<<"${CORML_CUDA_LIB_DIR:-}"
+  for dir in "${given[@]}"; do
+    [ -n "$dir" ] && add_dir "$dir" && echo "-- given in CORML_CUDA_LIB_DIR: $dir"
+  done
   echo "-- known to the loader (ldconfig -p):"
   ldconfig -p 2>/dev/null |
     grep -E 'lib(cuda|cublas|cublasLt|cusolver|cusparse|nvrtc|nvrtc-builtins|nvJitLink)\.so' |
