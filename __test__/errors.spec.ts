@@ -33,16 +33,29 @@ test('unknown user is UNKNOWN_USER', async (t) => {
   await t.throwsAsync(model.recommendBatch(['u0-0', 'nobody']), { code: 'UNKNOWN_USER' })
 })
 
-test('unknown item in exclude or include is UNKNOWN_ITEM', async (t) => {
+test('unknown items in exclude or include are ignored, or UNKNOWN_ITEM when strict', async (t) => {
   const model = await corml
-  t.throws(() => model.recommend('u0-0', { exclude: ['i0-1', 'no-such-item'] }), {
+  const plain = model.recommend('u0-0')
+  t.deepEqual(model.recommend('u0-0', { exclude: ['no-such-item'] }), plain)
+  t.deepEqual(
+    model.recommend('u0-0', { exclude: ['i0-1', 'no-such-item'] }),
+    model.recommend('u0-0', { exclude: ['i0-1'] }),
+  )
+  t.deepEqual(model.recommend('u0-0', { include: ['no-such-item'] }), [])
+  const strict = { strict: true } as const
+  t.throws(() => model.recommend('u0-0', { ...strict, exclude: ['i0-1', 'no-such-item'] }), {
     code: 'UNKNOWN_ITEM',
   })
-  t.throws(() => model.recommend('u0-0', { include: ['no-such-item'] }), { code: 'UNKNOWN_ITEM' })
-  t.throws(() => model.recommendForHistory(['i0-1'], { exclude: ['nope'] }), {
+  t.throws(() => model.recommend('u0-0', { ...strict, include: ['no-such-item'] }), {
     code: 'UNKNOWN_ITEM',
   })
-  await t.throwsAsync(model.recommendBatch(['u0-0'], { include: ['nope'] }), {
+  t.throws(() => model.recommendForHistory(['i0-1'], { ...strict, exclude: ['nope'] }), {
+    code: 'UNKNOWN_ITEM',
+  })
+  t.throws(() => model.similarItems('i0-1', { ...strict, include: ['nope'] }), {
+    code: 'UNKNOWN_ITEM',
+  })
+  await t.throwsAsync(model.recommendBatch(['u0-0'], { ...strict, include: ['nope'] }), {
     code: 'UNKNOWN_ITEM',
   })
 })
@@ -68,12 +81,14 @@ test('the binding itself rejects non-integer k (callers that bypass the facade)'
   const data = native.NativeDataset.fromPairs(['a', 'a', 'b'], ['x', 'y', 'x'])
   const model = await native.fitEase(data, {})
   for (const k of [0, -1, 1.5, NaN, Infinity, 2 ** 60]) {
-    t.throws(() => model.recommend('a', k, true), INVALID, `k = ${k}`)
-    t.throws(() => model.recommendForHistory(['x'], k, true), INVALID)
-    t.throws(() => model.recommendBatch(['a'], k, true), INVALID)
+    const options = { k, filterSeen: true }
+    t.throws(() => model.recommend('a', options), INVALID, `k = ${k}`)
+    t.throws(() => model.recommendForHistory(['x'], options), INVALID)
+    t.throws(() => model.recommendBatch(['a'], options), INVALID)
+    t.throws(() => model.popularItems(options), INVALID)
   }
   t.deepEqual(
-    model.recommend('b', 1, true).map((r) => r.item),
+    model.recommend('b', { k: 1, filterSeen: true }).map((r) => r.item),
     ['y'],
   )
   for (const options of [
@@ -146,10 +161,10 @@ test('NaN, negative or out-of-range hyperparameters are INVALID_ARGUMENT', async
 
 test('wrong argument types from plain JavaScript are INVALID_ARGUMENT', async (t) => {
   const model = loose(await corml)
-  t.throws(() => model.recommend(42), INVALID)
+  t.throws(() => model.recommend(NaN), INVALID)
   t.throws(() => model.recommend(''), INVALID)
   t.throws(() => model.recommend(undefined), INVALID)
-  t.throws(() => model.recommend('u0-0', { exclude: [1] }), INVALID)
+  t.throws(() => model.recommend('u0-0', { exclude: [Infinity] }), INVALID)
   t.throws(() => model.recommend('u0-0', { exclude: 'i0-1' }), INVALID)
   t.throws(() => model.recommend('u0-0', { filterSeen: 'no' }), INVALID)
   t.throws(() => model.recommend('u0-0', { count: 5 }), INVALID)
@@ -157,7 +172,7 @@ test('wrong argument types from plain JavaScript are INVALID_ARGUMENT', async (t
   t.throws(() => model.recommendForHistory('i0-1'), INVALID)
   t.throws(() => model.recommendForHistory([null]), INVALID)
   await t.throwsAsync(model.recommendBatch('u0-0') as Promise<unknown>, INVALID)
-  await t.throwsAsync(model.recommendBatch([7]) as Promise<unknown>, INVALID)
+  await t.throwsAsync(model.recommendBatch([true]) as Promise<unknown>, INVALID)
 
   await t.throwsAsync(CoRML.fit({} as never), INVALID)
   await t.throwsAsync(EASE.fit(undefined as never), INVALID)

@@ -238,7 +238,7 @@ test('errors of the native layer are CormlErrors as well', async (t) => {
   const model = await corml
   for (const error of [
     t.throws(() => model.recommend('nobody')),
-    t.throws(() => model.recommend('u0-0', { include: ['nope'] })),
+    t.throws(() => model.recommend('u0-0', { include: ['nope'], strict: true })),
     await t.throwsAsync(model.recommendBatch(['nobody'])),
     await t.throwsAsync(Dataset.fromFile('/no/such/file.tsv')),
     await t.throwsAsync(modelFromBuffer(new Uint8Array(64))),

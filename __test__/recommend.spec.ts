@@ -126,9 +126,63 @@ test('recommendForHistory: a never-seen user with unknown items counts them', as
   )
   const unfiltered = model.recommendForHistory(history, { k: 100, filterSeen: false })
   t.true(unfiltered.items.some((r) => r.item === itemId(2, 0)))
-  // Nothing known to score from: no items (the caller falls back, e.g. to popular items).
-  t.deepEqual(model.recommendForHistory(['x', 'y'], { k: 3 }), { items: [], ignored: 2 })
-  t.deepEqual(model.recommendForHistory([], { k: 3 }), { items: [], ignored: 0 })
+  // Nothing known to score from: no items, or with the fallback the popular ones.
+  t.deepEqual(model.recommendForHistory(['x', 'y'], { k: 3 }), {
+    items: [],
+    ignored: 2,
+    popular: false,
+  })
+  t.deepEqual(model.recommendForHistory([], { k: 3 }), { items: [], ignored: 0, popular: false })
+  const popular = model.recommendForHistory(['x'], { k: 3, fallback: 'popular' })
+  t.true(popular.popular)
+  t.deepEqual(popular.items, model.popularItems({ k: 3 }))
+  t.deepEqual(model.recommendForHistory([], { k: 3, fallback: 'popular' }).items, popular.items)
+})
+
+test('popularItems: the most training interactions first, with the filters', async (t) => {
+  const model = await models.EASE!
+  // The checkerboard's counts: block b's item i is had by its users j but those with j % ni = i.
+  const counts = new Map<string, number>()
+  BLOCKS.forEach(([nu, ni], b) => {
+    for (let i = 0; i < ni; i++) {
+      const skipping = Array.from({ length: nu }, (_, j) => j).filter((j) => j % ni === i).length
+      counts.set(itemId(b, i), nu - skipping)
+    }
+  })
+  const top = model.popularItems({ k: 5 })
+  t.is(top.length, 5)
+  for (const r of top) t.is(r.score, counts.get(r.item) ?? -1)
+  const best = Math.max(...counts.values())
+  t.is(top[0]!.score, best)
+  t.true(top.every((r, i) => i === 0 || top[i - 1]!.score >= r.score))
+  const first = top[0]!.item
+  t.false(model.popularItems({ k: 5, exclude: [first] }).some((r) => r.item === first))
+  t.deepEqual(
+    model.popularItems({ k: 5, include: [first, 'no-such-item'] }).map((r) => r.item),
+    [first],
+  )
+  t.throws(() => model.popularItems({ include: ['no-such-item'], strict: true }), {
+    code: 'UNKNOWN_ITEM',
+  })
+})
+
+test('an unknown user gets UNKNOWN_USER, or the popular items with the fallback', async (t) => {
+  const model = await models.CoRML!
+  t.throws(() => model.recommend('nobody'), { code: 'UNKNOWN_USER' })
+  t.deepEqual(
+    model.recommend('nobody', { k: 4, fallback: 'popular' }),
+    model.popularItems({ k: 4 }),
+  )
+  const batch = await model.recommendBatch([userId(0, 0), 'nobody'], {
+    k: 4,
+    fallback: 'popular',
+  })
+  t.deepEqual(batch.at(0), model.recommend(userId(0, 0), { k: 4 }))
+  t.deepEqual(batch.at(1), model.popularItems({ k: 4 }))
+  await t.throwsAsync(model.recommendBatch([userId(0, 0), 'nobody']), { code: 'UNKNOWN_USER' })
+  t.throws(() => model.recommend('nobody', { fallback: 'trending' as never }), {
+    code: 'INVALID_ARGUMENT',
+  })
 })
 
 test('recommendBatch equals per-user recommend', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import { BatchRecommendations, CoRML, EASE, GFCF, type Recommender } from '../src/index.js'
+import { BatchRecommendations, CoRML, Dataset, EASE, GFCF, type Recommender } from '../src/index.js'
 import { FAST, checkerboard, itemId, sameRanking, userId } from './fixtures.js'
 
 const board = checkerboard()
@@ -119,7 +119,8 @@ test('CoRML explanations name H and G parts, and the clamp', async (t) => {
 })
 
 /** Values a plain JavaScript caller might pass where a string id, a list or options belong. */
-const JUNK: unknown[] = [undefined, null, 42, NaN, true, {}, [], () => 1, Symbol('x'), 10n]
+// Not ids: a finite number is one (`42` is the id '42'), NaN and Infinity are not.
+const JUNK: unknown[] = [undefined, null, NaN, Infinity, true, {}, [], () => 1, Symbol('x'), 10n]
 
 test('hostile arguments to every serving method are INVALID_ARGUMENT, and the model survives', async (t) => {
   const model = (await models.CoRML!) as unknown as Record<string, (...a: unknown[]) => unknown>
@@ -166,8 +167,24 @@ test('hostile arguments to every serving method are INVALID_ARGUMENT, and the mo
     t.throws(() => model.similarItems!(item, { k }), INVALID, `similar k ${String(k)}`)
     t.throws(() => model.explain!(user, item, { k }), INVALID, `explain k ${String(k)}`)
   }
-  t.throws(() => model.score!(user, [item, 7]), INVALID)
+  t.throws(() => model.score!(user, [item, NaN]), INVALID)
   t.throws(() => model.explain!([item, null], item), INVALID)
   t.throws(() => model.similarItems!(item, { nope: 1 }), INVALID)
   t.deepEqual((await models.CoRML!).recommend(user), before)
+})
+
+test('numeric ids are read as the strings JavaScript writes for them, everywhere', async (t) => {
+  const data = Dataset.fromPairs([1, 1, 2, 2, 3, 3], [10, 11, 10, 12, 11, 12])
+  const model = await EASE.fit(data, { regularization: 1, device: 'cpu' })
+  t.deepEqual(model.recommend(1), model.recommend('1'))
+  t.deepEqual(model.score(2, [11, 10]), model.score('2', ['11', '10']))
+  t.deepEqual(model.similarItems(10), model.similarItems('10'))
+  t.deepEqual(model.recommendForHistory([10]), model.recommendForHistory(['10']))
+  t.deepEqual(model.explain(3, 10), model.explain('3', '10'))
+  t.deepEqual(model.recommend(1, { exclude: [12] }), model.recommend('1', { exclude: ['12'] }))
+  t.deepEqual(
+    (await model.recommendBatch([1, 2])).toArray(),
+    (await model.recommendBatch(['1', '2'])).toArray(),
+  )
+  t.throws(() => model.recommend(4), { code: 'UNKNOWN_USER' })
 })

@@ -7,12 +7,12 @@
 import { nativeDataset } from './dataset.js'
 import type { Dataset } from './dataset.js'
 import { runLongWork } from './job.js'
-import type { LongWorkOptions } from './job.js'
+import type { LongWorkOptions, ThreadOptions } from './job.js'
 import { evaluate as nativeEvaluate } from './native/index.cjs'
 import { nativeModel } from './recommender.js'
 import type { Recommender } from './recommender.js'
 import { native } from './errors.js'
-import { arrayOf, integer, invalid, optionsObject, own, show } from './validate.js'
+import { arrayOf, integer, invalid, optionalInteger, optionsObject, own, show } from './validate.js'
 
 /**
  * Options of {@link evaluate}.
@@ -22,7 +22,7 @@ import { arrayOf, integer, invalid, optionsObject, own, show } from './validate.
  * const options: EvaluateOptions = { ks: [10, 20], onProgress: (p) => console.log(p.iteration) }
  * ```
  */
-export interface EvaluateOptions extends LongWorkOptions {
+export interface EvaluateOptions extends ThreadOptions, LongWorkOptions {
   /** Cut-offs K, integers ≥ 1. Default `[5, 10, 20]`. */
   ks?: readonly number[]
 }
@@ -98,13 +98,14 @@ export async function evaluate(
   const validPart = own(data, 'valid')
   const valid = validPart === undefined ? undefined : nativeDataset(validPart, 'data.valid')
   const test = nativeDataset(own(data, 'test'), 'data.test')
-  const o = optionsObject(options, 'evaluate options', ['ks', 'onProgress', 'signal'])
+  const o = optionsObject(options, 'evaluate options', ['ks', 'onProgress', 'signal', 'threads'])
+  const threads = optionalInteger(o.threads, 'threads', 1)
   let ks: number[] = [5, 10, 20]
   if (o.ks !== undefined) {
     ks = arrayOf(o.ks, 'ks', 'integers ≥ 1', (k, name) => integer(k, name, 1))
     if (ks.length === 0) throw invalid('ks must be a non-empty array of integers ≥ 1, not []')
   }
   return runLongWork(o, (progress, cancel) =>
-    native(() => nativeEvaluate(handle, valid, test, ks, progress, cancel)),
+    native(() => nativeEvaluate(handle, valid, test, ks, progress, cancel, threads)),
   )
 }

@@ -49,7 +49,7 @@ export type {
   SplitOptions,
   SyntheticOptions,
 } from './dataset.js'
-export type { AbortSignalLike, LongWorkOptions, Progress } from './job.js'
+export type { AbortSignalLike, LongWorkOptions, Progress, ThreadOptions } from './job.js'
 export { BatchRecommendations, Recommender } from './recommender.js'
 export type {
   Algorithm,
@@ -57,7 +57,9 @@ export type {
   ExplainOptions,
   Explanation,
   HistoryRecommendations,
+  Id,
   ModelInfo,
+  PopularOptions,
   Recommendation,
   RecommendOptions,
   SaveOptions,
@@ -78,4 +80,5 @@ export type {
 export { presets } from './presets.js'
 export type { CoRMLPreset } from './presets.js'
 export { evaluate } from './evaluate.js'
+export { setThreads, threads } from './threads.js'
 export type { EvaluateOptions, EvaluationResult, MetricsAtK } from './evaluate.js'

@@ -65,6 +65,24 @@ export interface AbortSignalLike {
 }
 
 /**
+ * How many threads CPU work may use: training and evaluation run in a pool of their own, whose
+ * threads run below the priority of scoring (on Linux), so that `recommend` calls in the same
+ * process are not queued behind them.
+ *
+ * @example
+ * ```ts
+ * await CoRML.fit(train, { ...presets.gowalla, threads: 4 })
+ * ```
+ */
+export interface ThreadOptions {
+  /**
+   * Threads of the CPU work, an integer in `[1, 1024]`. Default: {@link setThreads}'s setting,
+   * else the `CORML_THREADS` environment variable, else every core. Scoring is not affected.
+   */
+  threads?: number
+}
+
+/**
  * Options shared by every long operation (reading, fitting, evaluation).
  *
  * @example

@@ -9,7 +9,7 @@ import type { Dataset } from './dataset.js'
 import { native, nativeAsync } from './errors.js'
 import { HYPERPARAMETERS, inRange } from './hyperparameters.js'
 import { runLongWork } from './job.js'
-import type { LongWorkOptions } from './job.js'
+import type { LongWorkOptions, ThreadOptions } from './job.js'
 import { NativeModel, fitCorml, fitEase, fitGfcf } from './native/index.cjs'
 import type {
   CormlOptions as NativeCormlOptions,
@@ -125,7 +125,8 @@ export interface CoRMLHyperparameters {
  * const options: CoRMLOptions = { ...presets.gowalla, device: 'auto', onProgress: (p) => console.log(p.stage) }
  * ```
  */
-export interface CoRMLOptions extends CoRMLHyperparameters, DeviceOptions, LongWorkOptions {
+export interface CoRMLOptions
+  extends CoRMLHyperparameters, DeviceOptions, ThreadOptions, LongWorkOptions {
   /** Arithmetic of the large products on a GPU. Default `'fp32'`. */
   precision?: Precision
   /**
@@ -157,7 +158,7 @@ export type AdmmSolver = 'auto' | 'dense' | 'iterative'
  * const options: EaseOptions = { regularization: 500, device: 'cpu' }
  * ```
  */
-export interface EaseOptions extends DeviceOptions, LongWorkOptions {
+export interface EaseOptions extends DeviceOptions, ThreadOptions, LongWorkOptions {
   /** l2 regularization added to the Gram diagonal, > 0. Default 250. */
   regularization?: number
 }
@@ -170,7 +171,7 @@ export interface EaseOptions extends DeviceOptions, LongWorkOptions {
  * const options: GfcfOptions = { alpha: 0.3, eigenvectors: 256, seed: 1 }
  * ```
  */
-export interface GfcfOptions extends LongWorkOptions {
+export interface GfcfOptions extends ThreadOptions, LongWorkOptions {
   /** Weight of the ideal low-pass filter, ≥ 0 (α). Default 0.3. */
   alpha?: number
   /** Rank of the low-pass filter, an integer ≥ 1. Default 256. */
@@ -179,7 +180,7 @@ export interface GfcfOptions extends LongWorkOptions {
   seed?: number
 }
 
-const LONG_WORK = ['onProgress', 'signal'] as const
+const LONG_WORK = ['onProgress', 'signal', 'threads'] as const
 const DEVICE = ['device', 'memoryBudget'] as const
 const CORML_OPTIONS = [
   ...HYPERPARAMETERS.map((h) => h.name),
@@ -188,6 +189,12 @@ const CORML_OPTIONS = [
   ...DEVICE,
   ...LONG_WORK,
 ]
+
+/** The `threads` option (checked natively as well: an integer in [1, 1024]). */
+function threadOptions(o: Record<string, unknown>, out: { threads?: number }) {
+  const threads = optionalInteger(o.threads, 'threads', 1)
+  if (threads !== undefined) out.threads = threads
+}
 
 function deviceOptions(
   o: Record<string, unknown>,
@@ -218,6 +225,7 @@ function cormlOptions(o: Record<string, unknown>): NativeCormlOptions {
   if (admmSolver !== undefined) out.admmSolver = admmSolver
   const native = out as NativeCormlOptions
   deviceOptions(o, native)
+  threadOptions(o, native)
   return native
 }
 
@@ -383,6 +391,7 @@ export class EASE extends Recommender {
     const regularization = optionalNumber(o.regularization, 'regularization')
     if (regularization !== undefined) params.regularization = regularization
     deviceOptions(o, params)
+    threadOptions(o, params)
     return runLongWork(o, async (progress, cancel) => {
       const model = await nativeAsync(native(() => fitEase(data, params, progress, cancel)))
       return new EASE(warnOnDeviceFallback(model))
@@ -462,6 +471,7 @@ export class GFCF extends Recommender {
     if (eigenvectors !== undefined) params.eigenvectors = eigenvectors
     const seed = optionalInteger(o.seed, 'seed', 0)
     if (seed !== undefined) params.seed = seed
+    threadOptions(o, params)
     return runLongWork(o, async (progress, cancel) => {
       return new GFCF(await nativeAsync(native(() => fitGfcf(data, params, progress, cancel))))
     })

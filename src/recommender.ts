@@ -6,8 +6,10 @@
 
 import { brand, foreignCopy } from './brand.js'
 import { native, nativeAsync } from './errors.js'
-import type { NativeModel } from './native/index.cjs'
+import type { NativeModel, NativeRecommendOptions } from './native/index.cjs'
 import {
+  bag,
+  id,
   idList,
   integer,
   isArray,
@@ -49,6 +51,11 @@ export interface HistoryRecommendations {
   readonly items: Recommendation[]
   /** How many history entries were ignored because the model does not know their item id. */
   readonly ignored: number
+  /**
+   * Whether `items` are the popular fallback (`fallback: 'popular'` and no history item was
+   * known); their scores are then training interaction counts.
+   */
+  readonly popular: boolean
 }
 
 /**
@@ -119,11 +126,44 @@ export interface ExplainOptions {
 export interface SimilarOptions {
   /** How many items, an integer ≥ 1. Default 10. */
   k?: number
-  /** Item ids never to return; each must be known (`UNKNOWN_ITEM`). */
-  exclude?: readonly string[]
-  /** If given, only these item ids may be returned; each must be known (`UNKNOWN_ITEM`). */
-  include?: readonly string[]
+  /** Item ids never to return; ids the model does not know are ignored (see `strict`). */
+  exclude?: readonly Id[]
+  /** If given, only these item ids may be returned; unknown ones are ignored (see `strict`). */
+  include?: readonly Id[]
+  /** `UNKNOWN_ITEM` for an id in `exclude` or `include` the model does not know. Default `false`. */
+  strict?: boolean
 }
+
+/**
+ * Options of {@link Recommender.popularItems}.
+ *
+ * @example
+ * ```ts
+ * model.popularItems({ k: 20, exclude: ['sold-out'] })
+ * ```
+ */
+export interface PopularOptions {
+  /** How many items, an integer ≥ 1. Default 10. */
+  k?: number
+  /** Item ids never to return; ids the model does not know are ignored (see `strict`). */
+  exclude?: readonly Id[]
+  /** If given, only these item ids may be returned; unknown ones are ignored (see `strict`). */
+  include?: readonly Id[]
+  /** `UNKNOWN_ITEM` for an id in `exclude` or `include` the model does not know. Default `false`. */
+  strict?: boolean
+}
+
+/**
+ * An id: a string, or a finite number, which is read as the string JavaScript writes for it
+ * (`42` is `'42'`), as {@link Dataset.fromPairs} reads numbers.
+ *
+ * @example
+ * ```ts
+ * const user: Id = 42
+ * model.recommend(user) // the user '42'
+ * ```
+ */
+export type Id = string | number
 
 /**
  * The top-`k` lists of {@link Recommender.recommendBatch} as flat typed arrays, for throughput:
@@ -233,10 +273,24 @@ export interface RecommendOptions {
    * the history (for {@link Recommender.recommendForHistory}). Default `true`.
    */
   filterSeen?: boolean
-  /** Item ids never to recommend; each must be known to the model (`UNKNOWN_ITEM`). */
-  exclude?: readonly string[]
-  /** If given, only these item ids may be recommended; each must be known (`UNKNOWN_ITEM`). */
-  include?: readonly string[]
+  /**
+   * Item ids never to recommend. Ids the model does not know are ignored (they cannot be
+   * recommended anyway), unless `strict`.
+   */
+  exclude?: readonly Id[]
+  /**
+   * If given, only these item ids may be recommended; ids the model does not know are ignored
+   * (none of them can come back), unless `strict`.
+   */
+  include?: readonly Id[]
+  /** `UNKNOWN_ITEM` for an id in `exclude` or `include` the model does not know. Default `false`. */
+  strict?: boolean
+  /**
+   * What a user the model cannot score gets: `'none'` (default), `UNKNOWN_USER` for an unknown
+   * user and no items for a history with no known item; or `'popular'`, the most popular items
+   * ({@link Recommender.popularItems}) with the same filters.
+   */
+  fallback?: 'none' | 'popular'
 }
 
 /**
@@ -314,26 +368,28 @@ export interface SaveOptions {
   mode?: number
 }
 
-const RECOMMEND_OPTIONS = ['k', 'filterSeen', 'exclude', 'include'] as const
+const RECOMMEND_OPTIONS = ['k', 'filterSeen', 'exclude', 'include', 'strict', 'fallback'] as const
 const handles = new WeakMap<Recommender, NativeModel>()
 const itemIdCache = new WeakMap<Recommender, readonly string[]>()
 const infoCache = new WeakMap<Recommender, ModelInfo>()
 
-interface CheckedOptions {
-  k: number
-  filterSeen: boolean
-  exclude: string[] | undefined
-  include: string[] | undefined
-}
-
-function recommendOptions(options: unknown): CheckedOptions {
-  const o = optionsObject(options, 'recommend options', RECOMMEND_OPTIONS)
-  return {
-    k: o.k === undefined ? 10 : integer(o.k, 'k', 1),
-    filterSeen: optionalBoolean(o.filterSeen, 'filterSeen') ?? true,
-    exclude: optionalIdList(o.exclude, 'exclude'),
-    include: optionalIdList(o.include, 'include'),
+/** The native options of checked `recommend*` options. */
+function recommendOptions(options: unknown, allowed: readonly string[] = RECOMMEND_OPTIONS) {
+  const o = optionsObject(options, 'recommend options', allowed)
+  const out = bag<NativeRecommendOptions>()
+  out.k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
+  out.filterSeen = optionalBoolean(o.filterSeen, 'filterSeen') ?? true
+  const exclude = optionalIdList(o.exclude, 'exclude')
+  if (exclude !== undefined) out.exclude = exclude
+  const include = optionalIdList(o.include, 'include')
+  if (include !== undefined) out.include = include
+  const strict = optionalBoolean(o.strict, 'strict')
+  if (strict !== undefined) out.strict = strict
+  if (o.fallback !== undefined && o.fallback !== 'none' && o.fallback !== 'popular') {
+    throw invalid(`fallback must be 'none' or 'popular', not ${show(o.fallback)}`)
   }
+  if (o.fallback === 'popular') out.popularFallback = true
+  return out
 }
 
 function deepFreeze<T>(value: T): T {
@@ -459,25 +515,44 @@ export abstract class Recommender {
 
   /**
    * The top-`k` items for a user of the training data, best first. By default the user's
-   * training items are left out (`filterSeen: true`) and `k` is 10.
+   * training items are left out (`filterSeen: true`) and `k` is 10. An unknown user is
+   * `UNKNOWN_USER`, or with `fallback: 'popular'` gets {@link Recommender.popularItems}.
    *
    * @example
    * ```ts
    * const recs = model.recommend('user-42', { k: 5, exclude: ['item-7'] })
    * // [{ item: 'item-3', score: 0.91 }, ...]
+   * const anyone = model.recommend(visitorId, { k: 5, fallback: 'popular' })
    * ```
    */
-  recommend(userId: string, options?: RecommendOptions): Recommendation[] {
-    const user = nonEmptyString(userId, 'userId')
+  recommend(userId: Id, options?: RecommendOptions): Recommendation[] {
+    const user = id(userId, 'userId')
     const o = recommendOptions(options)
     const model = nativeModel(this, 'this')
-    return native(() => model.recommend(user, o.k, o.filterSeen, o.exclude, o.include))
+    return native(() => model.recommend(user, o))
+  }
+
+  /**
+   * The `k` most popular items of the training data (the most training interactions first;
+   * the score is that count), with `exclude` / `include` as for {@link Recommender.recommend}:
+   * what to show a user the model cannot score yet.
+   *
+   * @example
+   * ```ts
+   * const trending = model.popularItems({ k: 10 })
+   * ```
+   */
+  popularItems(options?: PopularOptions): Recommendation[] {
+    const o = recommendOptions(options, ['k', 'exclude', 'include', 'strict'])
+    const model = nativeModel(this, 'this')
+    return native(() => model.popularItems(o))
   }
 
   /**
    * {@link Recommender.recommend} for many users at once, scored in batches off the main
    * thread. Resolves to flat typed arrays with one row per user, in order
-   * ({@link BatchRecommendations}); rejects with `UNKNOWN_USER` if any id is unknown.
+   * ({@link BatchRecommendations}); rejects with `UNKNOWN_USER` if any id is unknown, unless
+   * `fallback: 'popular'` (those users' rows are then the popular items).
    *
    * @example
    * ```ts
@@ -486,15 +561,13 @@ export abstract class Recommender {
    * ```
    */
   async recommendBatch(
-    userIds: readonly string[],
+    userIds: readonly Id[],
     options?: RecommendOptions,
   ): Promise<BatchRecommendations> {
     const users = idList(userIds, 'userIds')
     const o = recommendOptions(options)
     const model = nativeModel(this, 'this')
-    const batch = await nativeAsync(
-      native(() => model.recommendBatch(users, o.k, o.filterSeen, o.exclude, o.include)),
-    )
+    const batch = await nativeAsync(native(() => model.recommendBatch(users, o)))
     return new BatchRecommendations(batch.k, batch.items, batch.scores, this.itemIds())
   }
 
@@ -538,8 +611,8 @@ export abstract class Recommender {
    * const [a, b] = model.score('user-42', ['item-1', 'item-2'])
    * ```
    */
-  score(userId: string, itemIds: readonly string[]): number[] {
-    const user = nonEmptyString(userId, 'userId')
+  score(userId: Id, itemIds: readonly Id[]): number[] {
+    const user = id(userId, 'userId')
     const items = idList(itemIds, 'itemIds')
     const model = nativeModel(this, 'this')
     return native(() => model.score(user, items))
@@ -554,14 +627,11 @@ export abstract class Recommender {
    * model.similarItems('item-7', { k: 5 })
    * ```
    */
-  similarItems(itemId: string, options?: SimilarOptions): Recommendation[] {
-    const item = nonEmptyString(itemId, 'itemId')
-    const o = optionsObject(options, 'similarItems options', ['k', 'exclude', 'include'])
-    const k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
-    const exclude = optionalIdList(o.exclude, 'exclude')
-    const include = optionalIdList(o.include, 'include')
+  similarItems(itemId: Id, options?: SimilarOptions): Recommendation[] {
+    const item = id(itemId, 'itemId')
+    const o = recommendOptions(options, ['k', 'exclude', 'include', 'strict'])
     const model = nativeModel(this, 'this')
-    return native(() => model.similarItems(item, k, exclude, include))
+    return native(() => model.similarItems(item, o))
   }
 
   /**
@@ -575,8 +645,8 @@ export abstract class Recommender {
    * const forNewUser = model.explain(['item-1', 'item-2'], 'item-7')
    * ```
    */
-  explain(user: string | readonly string[], itemId: string, options?: ExplainOptions): Explanation {
-    const item = nonEmptyString(itemId, 'itemId')
+  explain(user: Id | readonly Id[], itemId: Id, options?: ExplainOptions): Explanation {
+    const item = id(itemId, 'itemId')
     const o = optionsObject(options, 'explain options', ['k'])
     const k = o.k === undefined ? 10 : integer(o.k, 'k', 1)
     const model = nativeModel(this, 'this')
@@ -584,15 +654,17 @@ export abstract class Recommender {
       const history = idList(user, 'history')
       return native(() => model.explainHistory(history, item, k))
     }
-    const id = nonEmptyString(user, 'user')
-    return native(() => model.explainUser(id, item, k))
+    const who = id(user, 'user')
+    return native(() => model.explainUser(who, item, k))
   }
 
   /**
    * The top-`k` items for a new user, given the item ids they interacted with. Item ids the
    * model does not know are ignored and counted in `ignored`. By default the history's items
-   * are left out. A history with no known item has nothing to score from: `items` is empty
-   * (fall back to, say, the most popular items).
+   * are left out. This is the path for a user's fresh interactions too: a known user's
+   * training items plus what they did since, scored without retraining. A history with no known
+   * item has nothing to score from: `items` is empty, or with `fallback: 'popular'` the most
+   * popular items (and `popular` is true).
    *
    * @example
    * ```ts
@@ -600,14 +672,11 @@ export abstract class Recommender {
    * // ignored === 1 if 'brand-new' was not in the training data
    * ```
    */
-  recommendForHistory(
-    itemIds: readonly string[],
-    options?: RecommendOptions,
-  ): HistoryRecommendations {
+  recommendForHistory(itemIds: readonly Id[], options?: RecommendOptions): HistoryRecommendations {
     const history = idList(itemIds, 'itemIds')
     const o = recommendOptions(options)
     const model = nativeModel(this, 'this')
-    return native(() => model.recommendForHistory(history, o.k, o.filterSeen, o.exclude, o.include))
+    return native(() => model.recommendForHistory(history, o))
   }
 }
 brand(Recommender.prototype, 'model')

@@ -178,17 +178,30 @@ export function arrayOf<T>(
   return out
 }
 
-/** An id string, well-formed (an empty one is simply an id no model knows). */
+/**
+ * An id in a list: a well-formed string (an empty one is simply an id no model knows), or a
+ * finite number, read as the string JavaScript writes for it (`42` → `'42'`).
+ */
 function idString(id: unknown, name: string): string {
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id)
   if (typeof id !== 'string') {
-    throw invalid(`${name} must be an id string, not ${show(id)} (ids are strings)`)
+    throw invalid(`${name} must be an id (a string or a finite number), not ${show(id)}`)
   }
   return checkedString(id, name)
 }
 
-/** An array of id strings (a copy, so later changes by the caller do not matter). */
+/** A single id: a non-empty, well-formed string or a finite number (as a string). */
+export function id(value: unknown, name: string): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value !== 'string' || value.length === 0) {
+    throw invalid(`${name} must be a non-empty id string or a finite number, not ${show(value)}`)
+  }
+  return checkedString(value, name)
+}
+
+/** An array of ids, as strings (a copy, so later changes by the caller do not matter). */
 export function idList(value: unknown, name: string): string[] {
-  return arrayOf(value, name, 'id strings', idString)
+  return arrayOf(value, name, 'ids', idString)
 }
 
 /** An optional array of id strings. */

@@ -33,6 +33,7 @@ pub mod progress;
 pub mod sparse;
 pub mod svd;
 pub mod synthetic;
+pub mod threads;
 
 pub use device::{Device, Precision};
 pub use error::{Error, ErrorCode, Result};

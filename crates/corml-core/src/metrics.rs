@@ -91,6 +91,17 @@ pub fn evaluate(
     ks: &[usize],
     ctl: &Control,
 ) -> Result<Evaluation> {
+    // Offline work: in the long-work pool, like training, so that serving is not queued behind it.
+    ctl.run(|| evaluate_here(model, exclude, target, ks, ctl))
+}
+
+fn evaluate_here(
+    model: &Model,
+    exclude: &Csr,
+    target: &Csr,
+    ks: &[usize],
+    ctl: &Control,
+) -> Result<Evaluation> {
     let start = Instant::now();
     let train = model.train_matrix();
     for (name, m) in [("excluded", exclude), ("held-out", target)] {

@@ -26,17 +26,36 @@ pub struct ProgressEvent {
 /// Receives progress reports; must be cheap and must not block.
 pub type ProgressFn = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 
-/// What long-running work receives to report progress and to notice cancellation.
+/// What long-running work receives to report progress, to notice cancellation, and to know how
+/// many threads it may use.
 #[derive(Clone, Default)]
 pub struct Control {
     cancel: Arc<AtomicBool>,
     progress: Option<ProgressFn>,
+    threads: Option<usize>,
 }
 
 impl Control {
     /// A control with a progress callback and a shared cancel flag.
     pub fn new(progress: Option<ProgressFn>, cancel: Arc<AtomicBool>) -> Self {
-        Control { cancel, progress }
+        Control {
+            cancel,
+            progress,
+            threads: None,
+        }
+    }
+
+    /// The same control, for work of `threads` threads (`None` or 0: the process default,
+    /// [`crate::threads::default_threads`]).
+    pub fn with_threads(mut self, threads: Option<usize>) -> Self {
+        self.threads = threads.filter(|&n| n > 0);
+        self
+    }
+
+    /// Runs `work` in the long-work pool of this control's size ([`crate::threads`]), whose
+    /// threads yield to scoring.
+    pub fn run<R: Send>(&self, work: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+        crate::threads::long_work_pool(self.threads)?.install(work)
     }
 
     /// The cancel flag; set it to `true` to stop the work at its next check.

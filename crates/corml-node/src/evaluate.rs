@@ -83,7 +83,9 @@ pub fn evaluate(
         ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
     >,
     cancel: Option<&CancelToken>,
+    threads: Option<f64>,
 ) -> Result<AsyncTask<EvaluateTask>> {
+    let threads = crate::fit::thread_count(threads)?;
     let ks = ks
         .into_iter()
         .map(|k| count("ks", k, 1))
@@ -101,7 +103,7 @@ pub fn evaluate(
     }
     let test = test.interactions().clone();
     let valid = valid.map(|v| v.interactions().clone());
-    let ctl = control(progress, cancel);
+    let ctl = control(progress, cancel).with_threads(threads);
     Ok(EvaluateTask::spawn(
         move || {
             let empty;

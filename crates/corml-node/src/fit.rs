@@ -53,6 +53,9 @@ pub struct CormlOptions {
     pub admm_solver: Option<String>,
     /// Bytes the dense work may use; default: what the backend reports free.
     pub memory_budget: Option<f64>,
+    /// Threads of the CPU work, an integer ≥ 1; default: the process setting (`setThreads`),
+    /// else every core. They run below the priority of scoring.
+    pub threads: Option<f64>,
 }
 
 impl CormlOptions {
@@ -101,6 +104,8 @@ pub struct EaseOptions {
     pub device: Option<String>,
     /// Bytes the dense work may use; default: what the backend reports free.
     pub memory_budget: Option<f64>,
+    /// Threads of the CPU work, as for CoRML.
+    pub threads: Option<f64>,
 }
 
 impl EaseOptions {
@@ -124,6 +129,8 @@ pub struct GfcfOptions {
     pub eigenvectors: Option<f64>,
     /// Seed of the randomized SVD, an integer ≥ 0; default 2026.
     pub seed: Option<f64>,
+    /// Threads of the CPU work, as for CoRML.
+    pub threads: Option<f64>,
 }
 
 impl GfcfOptions {
@@ -137,21 +144,50 @@ impl GfcfOptions {
     }
 }
 
+/// The `threads` option: an integer in `[1, 1024]`, or `None` for the process default.
+pub fn thread_count(value: Option<f64>) -> Result<Option<usize>> {
+    value
+        .map(|v| match count("threads", v, 1)? {
+            n if n <= corml_core::threads::MAX_THREADS => Ok(n),
+            n => Err(crate::error::invalid_argument(format!(
+                "threads = {n} is out of range: it must be an integer in [1, {}]",
+                corml_core::threads::MAX_THREADS
+            ))),
+        })
+        .transpose()
+}
+
+/// Sets the number of threads that training and evaluation use when they are not given one
+/// (`0` restores the default: `CORML_THREADS`, else every core). Scoring is not affected.
+#[napi]
+pub fn set_default_threads(threads: f64) -> Result<()> {
+    let n = count("threads", threads, 0)?;
+    corml_core::threads::set_default_threads(n).map_err(from_core)
+}
+
+/// The number of threads that training and evaluation use when they are not given one.
+#[napi]
+pub fn default_threads() -> u32 {
+    u32::try_from(corml_core::threads::default_threads()).unwrap_or(u32::MAX)
+}
+
 /// Counts are checked for being whole numbers here; their ranges are the core's to check (an
 /// integer ≥ 0 reaches it, so `admmIterations: 0` gets the core's message).
 fn optional_count(name: &str, value: Option<f64>, default: usize) -> Result<usize> {
     value.map_or(Ok(default), |v| count(name, v, 0))
 }
 
-/// Runs `fit` on the dataset's interactions off the main thread, with progress and cancel.
+/// Runs `fit` on the dataset's interactions off the main thread, with progress and cancel, in
+/// the long-work pool of `threads` threads.
 fn fit_task(
     dataset: &NativeDataset,
     progress: Option<ProgressCallback>,
     cancel: Option<&CancelToken>,
+    threads: Option<usize>,
     fit: impl FnOnce(&Interactions, &Control) -> corml_core::Result<Model> + Send + 'static,
 ) -> AsyncTask<ModelTask> {
     let data = dataset.interactions().clone();
-    let ctl = control(progress, cancel);
+    let ctl = control(progress, cancel).with_threads(threads);
     ModelTask::spawn(
         move || fit(&data, &ctl).map_err(from_core),
         NativeModel::new,
@@ -174,10 +210,16 @@ pub fn fit_corml(
     >,
     cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<ModelTask>> {
-    let params = options.unwrap_or_default().params()?;
-    Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
-        corml::fit(data, &params, ctl)
-    }))
+    let options = options.unwrap_or_default();
+    let threads = thread_count(options.threads)?;
+    let params = options.params()?;
+    Ok(fit_task(
+        dataset,
+        progress,
+        cancel,
+        threads,
+        move |data, ctl| corml::fit(data, &params, ctl),
+    ))
 }
 
 /// Trains EASE on `dataset`. Rejects like `fitCorml`.
@@ -190,10 +232,16 @@ pub fn fit_ease(
     >,
     cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<ModelTask>> {
-    let params = options.unwrap_or_default().params()?;
-    Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
-        ease::fit(data, &params, ctl)
-    }))
+    let options = options.unwrap_or_default();
+    let threads = thread_count(options.threads)?;
+    let params = options.params()?;
+    Ok(fit_task(
+        dataset,
+        progress,
+        cancel,
+        threads,
+        move |data, ctl| ease::fit(data, &params, ctl),
+    ))
 }
 
 /// Trains GF-CF on `dataset` (CPU only: its one real step is a randomized SVD).
@@ -206,8 +254,14 @@ pub fn fit_gfcf(
     >,
     cancel: Option<&CancelToken>,
 ) -> Result<AsyncTask<ModelTask>> {
-    let params = options.unwrap_or_default().params()?;
-    Ok(fit_task(dataset, progress, cancel, move |data, ctl| {
-        gfcf::fit(data, &params, ctl)
-    }))
+    let options = options.unwrap_or_default();
+    let threads = thread_count(options.threads)?;
+    let params = options.params()?;
+    Ok(fit_task(
+        dataset,
+        progress,
+        cancel,
+        threads,
+        move |data, ctl| gfcf::fit(data, &params, ctl),
+    ))
 }

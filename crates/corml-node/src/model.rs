@@ -24,6 +24,25 @@ pub type ModelTask = JobTask<Model, NativeModel>;
 /// Recommends for a batch of users off the main thread.
 pub type RecommendBatchTask = JobTask<BatchRecommendations, BatchRecommendations>;
 
+/// The options of the `recommend*` calls.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct NativeRecommendOptions {
+    /// How many items, an integer ≥ 1.
+    pub k: f64,
+    /// Leave out the user's (or the history's) own items.
+    pub filter_seen: bool,
+    /// Item ids never to recommend.
+    pub exclude: Option<Vec<String>>,
+    /// If given, only these item ids may be recommended.
+    pub include: Option<Vec<String>>,
+    /// Unknown ids in `exclude` / `include` are `UNKNOWN_ITEM` (default: they are ignored).
+    pub strict: Option<bool>,
+    /// An unknown user, or a history with no known item, gets the most popular items instead
+    /// of `UNKNOWN_USER` or no items.
+    pub popular_fallback: Option<bool>,
+}
+
 /// One recommended item.
 #[napi(object)]
 #[derive(Clone, Debug)]
@@ -42,6 +61,8 @@ pub struct HistoryRecommendation {
     pub items: Vec<Recommendation>,
     /// How many history entries were ignored because the model does not know their item id.
     pub ignored: u32,
+    /// Whether the items are the popular fallback (no history item was known).
+    pub popular: bool,
 }
 
 /// Top-`k` lists of a batch, flattened: row `r` is `items[r·k .. (r+1)·k]`, best first, padded
@@ -158,17 +179,22 @@ impl NativeModel {
         &self.inner
     }
 
-    fn filters(
-        &self,
-        filter_seen: bool,
-        exclude: Option<Vec<String>>,
-        include: Option<Vec<String>>,
-    ) -> Result<Filters> {
-        let item = |id: &str| self.inner.item_index(id);
+    /// The request's filters: unknown ids in `exclude` / `include` are ignored, or with `strict`
+    /// an `UNKNOWN_ITEM` error.
+    fn filters(&self, options: &NativeRecommendOptions, filter_seen: bool) -> Result<Filters> {
+        let strict = options.strict.unwrap_or(false);
+        let resolve = |ids: &[String]| -> Result<Vec<u32>> {
+            if strict {
+                indices(ids, |id| self.inner.item_index(id))
+            } else {
+                let items = self.inner.items();
+                Ok(ids.iter().filter_map(|id| items.get(id)).collect())
+            }
+        };
         Ok(Filters {
             filter_seen,
-            exclude: indices(&exclude.unwrap_or_default(), item)?,
-            include: include.map(|ids| indices(&ids, item)).transpose()?,
+            exclude: resolve(options.exclude.as_deref().unwrap_or_default())?,
+            include: options.include.as_deref().map(resolve).transpose()?,
         })
     }
 }
@@ -331,26 +357,44 @@ impl NativeModel {
     /// Top-`k` items for a known user, best first.
     ///
     /// `filterSeen` drops the user's training items; `exclude` items are never recommended;
-    /// with `include`, only those items may be. Throws `UNKNOWN_USER` / `UNKNOWN_ITEM` for ids the
-    /// model does not know and `INVALID_ARGUMENT` unless `k` is an integer ≥ 1.
+    /// with `include`, only those items may be (unknown ids in either are ignored, or
+    /// `UNKNOWN_ITEM` with `strict`). An unknown user is `UNKNOWN_USER`, or with
+    /// `popularFallback` gets the most popular items. `INVALID_ARGUMENT` unless `k` is an
+    /// integer ≥ 1.
     #[napi]
     pub fn recommend(
         &self,
         user_id: String,
-        k: f64,
-        filter_seen: bool,
-        exclude: Option<Vec<String>>,
-        include: Option<Vec<String>>,
+        options: NativeRecommendOptions,
     ) -> Result<Vec<Recommendation>> {
-        let k = top_k(k)?;
+        let k = top_k(options.k)?;
         catch_panic(|| {
-            let user = self.inner.user_index(&user_id).map_err(from_core)?;
-            let filters = self.filters(filter_seen, exclude, include)?;
+            let filters = self.filters(&options, options.filter_seen)?;
+            let user = match self.inner.user_index(&user_id) {
+                Ok(user) => user,
+                Err(_) if options.popular_fallback.unwrap_or(false) => {
+                    let popular = self.inner.popular_items(k, &filters).map_err(from_core)?;
+                    return Ok(named(&self.inner, popular));
+                }
+                Err(e) => return Err(from_core(e)),
+            };
             let mut top = self
                 .inner
                 .recommend_users(&[user], k, &filters)
                 .map_err(from_core)?;
             Ok(named(&self.inner, top.pop().unwrap_or_default()))
+        })
+    }
+
+    /// The `k` most popular items (most training interactions first), with `exclude` and
+    /// `include` as for `recommend`: the answer for a user the model cannot score.
+    #[napi]
+    pub fn popular_items(&self, options: NativeRecommendOptions) -> Result<Vec<Recommendation>> {
+        let k = top_k(options.k)?;
+        catch_panic(|| {
+            let filters = self.filters(&options, false)?;
+            let popular = self.inner.popular_items(k, &filters).map_err(from_core)?;
+            Ok(named(&self.inner, popular))
         })
     }
 
@@ -385,14 +429,12 @@ impl NativeModel {
     pub fn similar_items(
         &self,
         item_id: String,
-        k: f64,
-        exclude: Option<Vec<String>>,
-        include: Option<Vec<String>>,
+        options: NativeRecommendOptions,
     ) -> Result<Vec<Recommendation>> {
-        let k = top_k(k)?;
+        let k = top_k(options.k)?;
         catch_panic(|| {
             let item = self.inner.item_index(&item_id).map_err(from_core)?;
-            let filters = self.filters(true, exclude, include)?;
+            let filters = self.filters(&options, true)?;
             let top = self
                 .inner
                 .similar_items(item, k, &filters)
@@ -446,29 +488,49 @@ impl NativeModel {
     }
 
     /// Top-`k` items for each of many known users, scored off the main thread in batches, as
-    /// flat typed arrays. Ids are checked before the work starts (`UNKNOWN_USER` /
-    /// `UNKNOWN_ITEM`).
+    /// flat typed arrays. Ids are checked before the work starts (`UNKNOWN_USER`, unless
+    /// `popularFallback`, which gives unknown users the popular items; `UNKNOWN_ITEM` with
+    /// `strict`).
     #[napi(ts_return_type = "Promise<BatchRecommendations>")]
     pub fn recommend_batch(
         &self,
         user_ids: Vec<String>,
-        k: f64,
-        filter_seen: bool,
-        exclude: Option<Vec<String>>,
-        include: Option<Vec<String>>,
+        options: NativeRecommendOptions,
     ) -> Result<AsyncTask<RecommendBatchTask>> {
         // Rows are padded to k, so k beyond the catalogue would only allocate padding.
-        let k = top_k(k)?.min(self.inner.items().len());
+        let k = top_k(options.k)?.min(self.inner.items().len());
         catch_panic(|| {
-            let users = indices(&user_ids, |id| self.inner.user_index(id))?;
-            let filters = self.filters(filter_seen, exclude, include)?;
+            let fallback = options.popular_fallback.unwrap_or(false);
+            let users: Vec<Option<u32>> = user_ids
+                .iter()
+                .map(|id| match self.inner.user_index(id) {
+                    Ok(u) => Ok(Some(u)),
+                    Err(_) if fallback => Ok(None),
+                    Err(e) => Err(from_core(e)),
+                })
+                .collect::<Result<_>>()?;
+            let filters = self.filters(&options, options.filter_seen)?;
             let model = self.inner.clone();
             Ok(RecommendBatchTask::spawn(
                 move || {
-                    let top = model
-                        .recommend_users(&users, k, &filters)
-                        .map_err(from_core)?;
-                    Ok(flatten(top, k))
+                    let known: Vec<u32> = users.iter().flatten().copied().collect();
+                    let mut scored = model
+                        .recommend_users(&known, k, &filters)
+                        .map_err(from_core)?
+                        .into_iter();
+                    let popular = if known.len() < users.len() {
+                        model.popular_items(k, &filters).map_err(from_core)?
+                    } else {
+                        Vec::new()
+                    };
+                    let lists = users
+                        .iter()
+                        .map(|u| match u {
+                            Some(_) => scored.next().unwrap_or_default(),
+                            None => popular.clone(),
+                        })
+                        .collect();
+                    Ok(flatten(lists, k))
                 },
                 same,
             ))
@@ -477,30 +539,33 @@ impl NativeModel {
 
     /// Top-`k` items for a new user given their history of item ids (no retraining).
     ///
-    /// History ids the model does not know are ignored and counted in `ignored`; `exclude` and
-    /// `include` ids must be known (`UNKNOWN_ITEM`). `filterSeen` drops the history's items.
+    /// History ids the model does not know are ignored and counted in `ignored`; unknown
+    /// `exclude` / `include` ids are ignored too (`UNKNOWN_ITEM` with `strict`). `filterSeen`
+    /// drops the history's items. A history with no known item gets no items, or with
+    /// `popularFallback` the most popular ones (`popular` is then true).
     #[napi]
     pub fn recommend_for_history(
         &self,
         item_ids: Vec<String>,
-        k: f64,
-        filter_seen: bool,
-        exclude: Option<Vec<String>>,
-        include: Option<Vec<String>>,
+        options: NativeRecommendOptions,
     ) -> Result<HistoryRecommendation> {
-        let k = top_k(k)?;
+        let k = top_k(options.k)?;
         catch_panic(|| {
-            let filters = self.filters(filter_seen, exclude, include)?;
+            let filters = self.filters(&options, options.filter_seen)?;
             let items = self.inner.items();
             let history: Vec<u32> = item_ids.iter().filter_map(|id| items.get(id)).collect();
             let ignored = (item_ids.len() - history.len()) as u32;
-            let top = self
-                .inner
-                .recommend_history(&history, k, &filters)
-                .map_err(from_core)?;
+            let popular = history.is_empty() && options.popular_fallback.unwrap_or(false);
+            let top = if popular {
+                self.inner.popular_items(k, &filters)
+            } else {
+                self.inner.recommend_history(&history, k, &filters)
+            }
+            .map_err(from_core)?;
             Ok(HistoryRecommendation {
                 items: named(&self.inner, top),
                 ignored,
+                popular,
             })
         })
     }

@@ -311,11 +311,13 @@ impl Timer {
 }
 
 /// Trains CoRML on `train` (`docs/algorithm.md`, "Training").
+/// The CPU work runs in the long-work pool of `ctl`'s size ([`crate::threads`]).
 pub fn fit(train: &Interactions, params: &CormlParams, ctl: &Control) -> Result<Model> {
     params.validate()?;
     train.ensure_not_empty()?;
     let selection = resolve(params.device, params.precision)?;
-    let mut model = with_backend!(selection.backend, b => fit_on(b, train, params, ctl))?;
+    let mut model =
+        ctl.run(|| with_backend!(selection.backend, b => fit_on(b, train, params, ctl)))?;
     model.set_device_fallback(selection.fallback);
     Ok(model)
 }

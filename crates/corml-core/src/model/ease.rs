@@ -52,7 +52,8 @@ pub fn fit(train: &Interactions, params: &EaseParams, ctl: &Control) -> Result<M
     }
     train.ensure_not_empty()?;
     let selection = resolve(params.device, Precision::Fp32)?;
-    let mut model = with_backend!(selection.backend, b => fit_on(b, train, params, ctl))?;
+    let mut model =
+        ctl.run(|| with_backend!(selection.backend, b => fit_on(b, train, params, ctl)))?;
     model.set_device_fallback(selection.fallback);
     Ok(model)
 }

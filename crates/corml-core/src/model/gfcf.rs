@@ -42,8 +42,12 @@ pub struct GfcfModel {
     graph: SpectralFilter,
 }
 
-/// Trains GF-CF (the SVD is its only real work).
+/// Trains GF-CF (the SVD is its only real work), in the long-work pool of `ctl`'s size.
 pub fn fit(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<Model> {
+    ctl.run(|| fit_here(train, params, ctl))
+}
+
+fn fit_here(train: &Interactions, params: &GfcfParams, ctl: &Control) -> Result<Model> {
     if !(params.alpha.is_finite() && params.alpha >= 0.0) || params.eigenvectors == 0 {
         return Err(Error::invalid(format!(
             "alpha = {} must be a finite number ≥ 0 and eigenvectors = {} at least 1",

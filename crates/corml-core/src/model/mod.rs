@@ -373,6 +373,36 @@ impl Model {
             .unwrap_or_default())
     }
 
+    /// The `k` most popular items of the training data (most training interactions first, ties
+    /// by lower index), with the `exclude` / `include` filters (`filter_seen` has no history to
+    /// apply to): the cold-start answer for a user or a history the model cannot score. The
+    /// score is the item's number of training interactions.
+    pub fn popular_items(&self, k: usize, filters: &Filters) -> Result<Vec<Scored>> {
+        self.check_items(&filters.exclude)?;
+        if let Some(include) = &filters.include {
+            self.check_items(include)?;
+        }
+        let mut counts: Vec<f32> = self
+            .train
+            .col_counts()
+            .into_iter()
+            .map(|c| c as f32)
+            .collect();
+        for &i in &filters.exclude {
+            counts[i as usize] = f32::NEG_INFINITY;
+        }
+        if let Some(include) = &filters.include {
+            let mut allowed = vec![false; counts.len()];
+            include.iter().for_each(|&i| allowed[i as usize] = true);
+            counts
+                .iter_mut()
+                .zip(allowed)
+                .filter(|(_, allowed)| !allowed)
+                .for_each(|(c, _)| *c = f32::NEG_INFINITY);
+        }
+        Ok(top_k(&counts, k))
+    }
+
     /// Top-`k` items most like `item`: the model's recommendations for a history of that one
     /// item (the item itself is never returned).
     pub fn similar_items(&self, item: u32, k: usize, filters: &Filters) -> Result<Vec<Scored>> {
