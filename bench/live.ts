@@ -117,7 +117,9 @@ log(`serving ${model.numItems} items, ${sample.length} users in rotation, ${rate
 for (const u of sample.slice(0, 50)) model.recommend(u, { k: 20 }) // warm-up
 
 const baseline = await serve(model, sample, Number(values['baseline-seconds']))
-log(`no fit: p50 ${baseline.p50.toFixed(2)} ms, p99 ${baseline.p99.toFixed(2)} ms, loop max ${baseline.loopMaxMs.toFixed(1)} ms`)
+log(
+  `no fit: p50 ${baseline.p50.toFixed(2)} ms, p99 ${baseline.p99.toFixed(2)} ms, loop max ${baseline.loopMaxMs.toFixed(1)} ms`,
+)
 
 const ml1m = await Dataset.fromFile(join(dataDir, 'ml-1m', 'ml-1m.inter.tsv.gz'))
 const fitStart = performance.now()
