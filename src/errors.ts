@@ -23,6 +23,7 @@
  * | `NUMERICAL_ERROR` | a numerical step failed, e.g. a matrix that should be positive definite is not |
  * | `INVALID_MODEL_FILE` | a model file or buffer is not a model, or is truncated or corrupted |
  * | `UNSUPPORTED_MODEL_VERSION` | a model file was written by a newer corml-native (upgrade to read it) |
+ * | `OVERLOADED` | a {@link ModelServer}'s queue is full: retry later, or add capacity |
  * | `NATIVE_BINDING_UNAVAILABLE` | no native binary loads on this platform (thrown when the package is imported) |
  * | `INTERNAL` | a bug: please report it |
  *
@@ -60,6 +61,7 @@ export const ERROR_CODES = Object.freeze([
   'NUMERICAL_ERROR',
   'INVALID_MODEL_FILE',
   'UNSUPPORTED_MODEL_VERSION',
+  'OVERLOADED',
   'NATIVE_BINDING_UNAVAILABLE',
   'INTERNAL',
 ] as const)

@@ -33,11 +33,13 @@ pub enum ErrorCode {
     InvalidModelFile,
     /// A model file was written in a format version this library cannot read.
     UnsupportedModelVersion,
+    /// A serving queue is full: the request was refused at once (back pressure).
+    Overloaded,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the documentation.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::InvalidArgument,
         ErrorCode::EmptyData,
         ErrorCode::ParseError,
@@ -52,6 +54,7 @@ impl ErrorCode {
         ErrorCode::NumericalError,
         ErrorCode::InvalidModelFile,
         ErrorCode::UnsupportedModelVersion,
+        ErrorCode::Overloaded,
     ];
 
     /// The code as the constant string JavaScript callers match on.
@@ -71,6 +74,7 @@ impl ErrorCode {
             ErrorCode::NumericalError => "NUMERICAL_ERROR",
             ErrorCode::InvalidModelFile => "INVALID_MODEL_FILE",
             ErrorCode::UnsupportedModelVersion => "UNSUPPORTED_MODEL_VERSION",
+            ErrorCode::Overloaded => "OVERLOADED",
         }
     }
 }
@@ -142,6 +146,9 @@ pub enum Error {
         /// Which versions are involved and what to do.
         message: String,
     },
+    /// A serving queue is full.
+    #[error("{0}")]
+    Overloaded(String),
 }
 
 impl Error {
@@ -162,6 +169,7 @@ impl Error {
             Error::Numerical(_) => ErrorCode::NumericalError,
             Error::ModelFile { .. } => ErrorCode::InvalidModelFile,
             Error::ModelVersion { .. } => ErrorCode::UnsupportedModelVersion,
+            Error::Overloaded(_) => ErrorCode::Overloaded,
         }
     }
 

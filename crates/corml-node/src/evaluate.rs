@@ -90,7 +90,7 @@ pub fn evaluate(
         .into_iter()
         .map(|k| count("ks", k, 1))
         .collect::<Result<Vec<usize>>>()?;
-    let m = model.model().clone();
+    let m = model.model()?;
     for (name, part) in [("valid", valid), ("test", Some(test))] {
         let Some(part) = part else { continue };
         let data = part.interactions();

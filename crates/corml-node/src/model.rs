@@ -1,7 +1,7 @@
 //! `NativeModel`: a trained model (CoRML, EASE or GF-CF) and its recommendation methods.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use corml_core::files::FileMode;
 use corml_core::model::{Explanation, Filters, Model, Scored, Who};
@@ -163,31 +163,46 @@ pub struct Setting {
 /// A trained model with the id maps and training histories needed to serve it.
 #[napi]
 pub struct NativeModel {
-    inner: Arc<Model>,
+    /// `None` once released (`release()`): a hot swap frees the model it replaced as soon as its
+    /// last request is done, without waiting for the garbage collector.
+    slot: RwLock<Option<Arc<Model>>>,
 }
 
 impl NativeModel {
     /// Wraps a trained core model.
     pub fn new(model: Model) -> Self {
         NativeModel {
-            inner: Arc::new(model),
+            slot: RwLock::new(Some(Arc::new(model))),
         }
     }
 
-    /// The core model, shared.
-    pub fn model(&self) -> &Arc<Model> {
-        &self.inner
+    /// The core model, shared; `INVALID_ARGUMENT` once it was released.
+    pub fn model(&self) -> Result<Arc<Model>> {
+        self.slot
+            .read()
+            .ok()
+            .and_then(|slot| slot.clone())
+            .ok_or_else(|| {
+                invalid_argument(
+                    "this model was released (a ModelServer swapped in another one): use the \
+                     server's current model",
+                )
+            })
     }
 
     /// The request's filters: unknown ids in `exclude` / `include` are ignored, or with `strict`
     /// an `UNKNOWN_ITEM` error.
-    fn filters(&self, options: &NativeRecommendOptions, filter_seen: bool) -> Result<Filters> {
+    fn filters(
+        inner: &Model,
+        options: &NativeRecommendOptions,
+        filter_seen: bool,
+    ) -> Result<Filters> {
         let strict = options.strict.unwrap_or(false);
         let resolve = |ids: &[String]| -> Result<Vec<u32>> {
             if strict {
-                indices(ids, |id| self.inner.item_index(id))
+                indices(ids, |id| inner.item_index(id))
             } else {
-                let items = self.inner.items();
+                let items = inner.items();
                 Ok(ids.iter().filter_map(|id| items.get(id)).collect())
             }
         };
@@ -251,28 +266,29 @@ fn explained(model: &Model, e: Explanation, k: usize, ignored: u32) -> ItemExpla
 impl NativeModel {
     /// `corml`, `ease` or `gfcf`.
     #[napi(getter)]
-    pub fn algorithm(&self) -> String {
-        self.inner.algorithm().name().to_owned()
+    pub fn algorithm(&self) -> Result<String> {
+        Ok(self.model()?.algorithm().name().to_owned())
     }
 
     /// Number of users known to the model.
     #[napi(getter)]
-    pub fn num_users(&self) -> u32 {
-        self.inner.users().len() as u32
+    pub fn num_users(&self) -> Result<u32> {
+        Ok(self.model()?.users().len() as u32)
     }
 
     /// Number of items known to the model.
     #[napi(getter)]
-    pub fn num_items(&self) -> u32 {
-        self.inner.items().len() as u32
+    pub fn num_items(&self) -> Result<u32> {
+        Ok(self.model()?.items().len() as u32)
     }
 
     /// Training statistics.
     #[napi]
-    pub fn info(&self) -> ModelInfo {
-        let info = self.inner.info();
-        ModelInfo {
-            algorithm: self.inner.algorithm().name().to_owned(),
+    pub fn info(&self) -> Result<ModelInfo> {
+        let inner = self.model()?;
+        let info = inner.info();
+        Ok(ModelInfo {
+            algorithm: inner.algorithm().name().to_owned(),
             backend: info.backend.clone(),
             device_fallback: info.device_fallback.clone(),
             admm_flops: info.admm_flops,
@@ -288,10 +304,9 @@ impl NativeModel {
                     seconds: s.seconds,
                 })
                 .collect(),
-            fingerprint: format!("{:016x}", self.inner.fingerprint()),
-            version: self.inner.version().to_owned(),
-            settings: self
-                .inner
+            fingerprint: format!("{:016x}", inner.fingerprint()),
+            version: inner.version().to_owned(),
+            settings: inner
                 .settings()
                 .into_iter()
                 .map(|(name, value)| Setting {
@@ -299,7 +314,7 @@ impl NativeModel {
                     value,
                 })
                 .collect(),
-        }
+        })
     }
 
     /// Writes the model to `path` (one binary file, written to a temporary file and renamed, so a
@@ -320,7 +335,7 @@ impl NativeModel {
                 }
             },
         };
-        let model = self.inner.clone();
+        let model = self.model()?;
         Ok(SaveTask::spawn(
             move || model.save(&PathBuf::from(path), mode).map_err(from_core),
             same,
@@ -329,9 +344,12 @@ impl NativeModel {
 
     /// The model file's bytes, for storage outside the file system.
     #[napi(ts_return_type = "Promise<Uint8Array>")]
-    pub fn to_buffer(&self) -> AsyncTask<ToBufferTask> {
-        let model = self.inner.clone();
-        ToBufferTask::spawn(move || model.to_bytes().map_err(from_core), Uint8Array::new)
+    pub fn to_buffer(&self) -> Result<AsyncTask<ToBufferTask>> {
+        let model = self.model()?;
+        Ok(ToBufferTask::spawn(
+            move || model.to_bytes().map_err(from_core),
+            Uint8Array::new,
+        ))
     }
 
     /// Reads a model file. Rejects with `INVALID_MODEL_FILE` (not a model, truncated or
@@ -367,22 +385,22 @@ impl NativeModel {
         user_id: String,
         options: NativeRecommendOptions,
     ) -> Result<Vec<Recommendation>> {
+        let inner = self.model()?;
         let k = top_k(options.k)?;
         catch_panic(|| {
-            let filters = self.filters(&options, options.filter_seen)?;
-            let user = match self.inner.user_index(&user_id) {
+            let filters = Self::filters(&inner, &options, options.filter_seen)?;
+            let user = match inner.user_index(&user_id) {
                 Ok(user) => user,
                 Err(_) if options.popular_fallback.unwrap_or(false) => {
-                    let popular = self.inner.popular_items(k, &filters).map_err(from_core)?;
-                    return Ok(named(&self.inner, popular));
+                    let popular = inner.popular_items(k, &filters).map_err(from_core)?;
+                    return Ok(named(&inner, popular));
                 }
                 Err(e) => return Err(from_core(e)),
             };
-            let mut top = self
-                .inner
+            let mut top = inner
                 .recommend_users(&[user], k, &filters)
                 .map_err(from_core)?;
-            Ok(named(&self.inner, top.pop().unwrap_or_default()))
+            Ok(named(&inner, top.pop().unwrap_or_default()))
         })
     }
 
@@ -390,34 +408,57 @@ impl NativeModel {
     /// `include` as for `recommend`: the answer for a user the model cannot score.
     #[napi]
     pub fn popular_items(&self, options: NativeRecommendOptions) -> Result<Vec<Recommendation>> {
+        let inner = self.model()?;
         let k = top_k(options.k)?;
         catch_panic(|| {
-            let filters = self.filters(&options, false)?;
-            let popular = self.inner.popular_items(k, &filters).map_err(from_core)?;
-            Ok(named(&self.inner, popular))
+            let filters = Self::filters(&inner, &options, false)?;
+            let popular = inner.popular_items(k, &filters).map_err(from_core)?;
+            Ok(named(&inner, popular))
         })
+    }
+
+    /// Frees the model now (a hot swap's old model, once its requests are done); every later
+    /// call on this object is `INVALID_ARGUMENT`. Idempotent.
+    #[napi]
+    pub fn release(&self) {
+        if let Ok(mut slot) = self.slot.write() {
+            slot.take();
+        }
+    }
+
+    /// Whether each id is a user of the training data (1) or not (0), in order.
+    #[napi]
+    pub fn knows_users(&self, user_ids: Vec<String>) -> Result<Uint8Array> {
+        let inner = self.model()?;
+        let users = inner.users();
+        Ok(Uint8Array::new(
+            user_ids
+                .iter()
+                .map(|id| u8::from(users.get(id).is_some()))
+                .collect(),
+        ))
     }
 
     /// All user ids, by index.
     #[napi]
-    pub fn user_ids(&self) -> Vec<String> {
-        self.inner.users().names().to_vec()
+    pub fn user_ids(&self) -> Result<Vec<String>> {
+        Ok(self.model()?.users().names().to_vec())
     }
 
     /// All item ids, by index (what `recommendBatch`'s item indices refer to).
     #[napi]
-    pub fn item_ids(&self) -> Vec<String> {
-        self.inner.items().names().to_vec()
+    pub fn item_ids(&self) -> Result<Vec<String>> {
+        Ok(self.model()?.items().names().to_vec())
     }
 
     /// Scores of `itemIds` for a known user, in order (`UNKNOWN_USER` / `UNKNOWN_ITEM`).
     #[napi]
     pub fn score(&self, user_id: String, item_ids: Vec<String>) -> Result<Vec<f64>> {
+        let inner = self.model()?;
         catch_panic(|| {
-            let user = self.inner.user_index(&user_id).map_err(from_core)?;
-            let items = indices(&item_ids, |id| self.inner.item_index(id))?;
-            let scores = self
-                .inner
+            let user = inner.user_index(&user_id).map_err(from_core)?;
+            let items = indices(&item_ids, |id| inner.item_index(id))?;
+            let scores = inner
                 .score_items(Who::User(user), &items)
                 .map_err(from_core)?;
             Ok(scores.into_iter().map(f64::from).collect())
@@ -431,15 +472,13 @@ impl NativeModel {
         item_id: String,
         options: NativeRecommendOptions,
     ) -> Result<Vec<Recommendation>> {
+        let inner = self.model()?;
         let k = top_k(options.k)?;
         catch_panic(|| {
-            let item = self.inner.item_index(&item_id).map_err(from_core)?;
-            let filters = self.filters(&options, true)?;
-            let top = self
-                .inner
-                .similar_items(item, k, &filters)
-                .map_err(from_core)?;
-            Ok(named(&self.inner, top))
+            let item = inner.item_index(&item_id).map_err(from_core)?;
+            let filters = Self::filters(&inner, &options, true)?;
+            let top = inner.similar_items(item, k, &filters).map_err(from_core)?;
+            Ok(named(&inner, top))
         })
     }
 
@@ -452,15 +491,13 @@ impl NativeModel {
         item_id: String,
         k: f64,
     ) -> Result<ItemExplanation> {
+        let inner = self.model()?;
         let k = top_k(k)?;
         catch_panic(|| {
-            let user = self.inner.user_index(&user_id).map_err(from_core)?;
-            let item = self.inner.item_index(&item_id).map_err(from_core)?;
-            let e = self
-                .inner
-                .explain(Who::User(user), item)
-                .map_err(from_core)?;
-            Ok(explained(&self.inner, e, k, 0))
+            let user = inner.user_index(&user_id).map_err(from_core)?;
+            let item = inner.item_index(&item_id).map_err(from_core)?;
+            let e = inner.explain(Who::User(user), item).map_err(from_core)?;
+            Ok(explained(&inner, e, k, 0))
         })
     }
 
@@ -473,17 +510,17 @@ impl NativeModel {
         item_id: String,
         k: f64,
     ) -> Result<ItemExplanation> {
+        let inner = self.model()?;
         let k = top_k(k)?;
         catch_panic(|| {
-            let item = self.inner.item_index(&item_id).map_err(from_core)?;
-            let items = self.inner.items();
+            let item = inner.item_index(&item_id).map_err(from_core)?;
+            let items = inner.items();
             let known: Vec<u32> = history.iter().filter_map(|id| items.get(id)).collect();
             let ignored = (history.len() - known.len()) as u32;
-            let e = self
-                .inner
+            let e = inner
                 .explain(Who::History(&known), item)
                 .map_err(from_core)?;
-            Ok(explained(&self.inner, e, k, ignored))
+            Ok(explained(&inner, e, k, ignored))
         })
     }
 
@@ -497,20 +534,21 @@ impl NativeModel {
         user_ids: Vec<String>,
         options: NativeRecommendOptions,
     ) -> Result<AsyncTask<RecommendBatchTask>> {
+        let inner = self.model()?;
         // Rows are padded to k, so k beyond the catalogue would only allocate padding.
-        let k = top_k(options.k)?.min(self.inner.items().len());
+        let k = top_k(options.k)?.min(inner.items().len());
         catch_panic(|| {
             let fallback = options.popular_fallback.unwrap_or(false);
             let users: Vec<Option<u32>> = user_ids
                 .iter()
-                .map(|id| match self.inner.user_index(id) {
+                .map(|id| match inner.user_index(id) {
                     Ok(u) => Ok(Some(u)),
                     Err(_) if fallback => Ok(None),
                     Err(e) => Err(from_core(e)),
                 })
                 .collect::<Result<_>>()?;
-            let filters = self.filters(&options, options.filter_seen)?;
-            let model = self.inner.clone();
+            let filters = Self::filters(&inner, &options, options.filter_seen)?;
+            let model = inner.clone();
             Ok(RecommendBatchTask::spawn(
                 move || {
                     let known: Vec<u32> = users.iter().flatten().copied().collect();
@@ -549,21 +587,22 @@ impl NativeModel {
         item_ids: Vec<String>,
         options: NativeRecommendOptions,
     ) -> Result<HistoryRecommendation> {
+        let inner = self.model()?;
         let k = top_k(options.k)?;
         catch_panic(|| {
-            let filters = self.filters(&options, options.filter_seen)?;
-            let items = self.inner.items();
+            let filters = Self::filters(&inner, &options, options.filter_seen)?;
+            let items = inner.items();
             let history: Vec<u32> = item_ids.iter().filter_map(|id| items.get(id)).collect();
             let ignored = (item_ids.len() - history.len()) as u32;
             let popular = history.is_empty() && options.popular_fallback.unwrap_or(false);
             let top = if popular {
-                self.inner.popular_items(k, &filters)
+                inner.popular_items(k, &filters)
             } else {
-                self.inner.recommend_history(&history, k, &filters)
+                inner.recommend_history(&history, k, &filters)
             }
             .map_err(from_core)?;
             Ok(HistoryRecommendation {
-                items: named(&self.inner, top),
+                items: named(&inner, top),
                 ignored,
                 popular,
             })
