@@ -44,6 +44,7 @@ for (const [name, fitted] of Object.entries(models)) {
     const path = join(dir, `${name}.corml`)
     await model.save(path)
     const loaded = await loadModel(path)
+    t.false(loaded.mapped)
     t.is(loaded.constructor, model.constructor)
     t.deepEqual(loaded.info, model.info)
     t.regex(loaded.info.fingerprint, /^[0-9a-f]{16}$/)
@@ -52,6 +53,22 @@ for (const [name, fitted] of Object.entries(models)) {
       loaded.recommendForHistory(data.itemIds().slice(0, 3), { k: 5 }),
       model.recommendForHistory(data.itemIds().slice(0, 3), { k: 5 }),
     )
+  })
+
+  test(`${name}: a memory-mapped load gives identical recommendations`, async (t) => {
+    const model = await fitted
+    const path = join(dir, `${name}-mapped.corml`)
+    await model.save(path)
+    const mapped = await loadModel(path, { mmap: true })
+    t.true(mapped.mapped)
+    t.false(model.mapped)
+    t.deepEqual(mapped.info, model.info)
+    t.deepEqual(await everything(mapped), await everything(model))
+    t.deepEqual(
+      mapped.similarItems(data.itemIds()[0]!, { k: 5 }),
+      model.similarItems(data.itemIds()[0]!, { k: 5 }),
+    )
+    t.true(Buffer.from(await mapped.toBuffer()).equals(readFileSync(path)))
   })
 
   test(`${name}: toBuffer → fromBuffer round trip, and the buffer is the file`, async (t) => {
@@ -97,7 +114,11 @@ test('damaged, foreign and newer files reject with codes and leave nothing loade
   for (const [what, bytes, code] of cases) {
     const path = join(dir, `bad-${what}.corml`)
     writeFileSync(path, bytes)
-    for (const load of [() => loadModel(path), () => modelFromBuffer(bytes)]) {
+    for (const load of [
+      () => loadModel(path),
+      () => loadModel(path, { mmap: true }),
+      () => modelFromBuffer(bytes),
+    ]) {
       const err = await t.throwsAsync(load(), undefined, what)
       t.is((err as { code?: string }).code, code, what)
     }
@@ -110,9 +131,23 @@ test('a model file cut short on disk is refused', async (t) => {
   const path = join(dir, 'cut.corml')
   await (await models.CoRML!).save(path)
   truncateSync(path, 100)
-  const err = await t.throwsAsync(loadModel(path))
-  t.is((err as { code?: string }).code, 'INVALID_MODEL_FILE')
-  t.regex(err!.message, /truncated/)
+  for (const mmap of [false, true]) {
+    const err = await t.throwsAsync(loadModel(path, { mmap }))
+    t.is((err as { code?: string }).code, 'INVALID_MODEL_FILE')
+    t.regex(err!.message, /truncated/)
+  }
+})
+
+test('a mapped model keeps serving its file after a save replaces it', async (t) => {
+  const [corml, ease] = [await models.CoRML!, await models.EASE!]
+  const path = join(dir, 'replaced.corml')
+  await corml.save(path)
+  const mapped = await loadModel(path, { mmap: true })
+  const before = await everything(mapped)
+  await ease.save(path)
+  t.deepEqual(await everything(mapped), before)
+  t.is(mapped.info.algorithm, 'corml')
+  t.is((await loadModel(path, { mmap: true })).info.algorithm, 'ease')
 })
 
 test('bad paths and arguments reject with codes; a failed save leaves nothing behind', async (t) => {
@@ -124,6 +159,16 @@ test('bad paths and arguments reject with codes; a failed save leaves nothing be
     ['missing directory', () => model.save(join(sub, 'no/such/dir.corml')), 'IO_ERROR'],
     ['empty path', () => model.save(''), 'INVALID_ARGUMENT'],
     ['number path', () => loadModel(42 as unknown as string), 'INVALID_ARGUMENT'],
+    [
+      'mmap not boolean',
+      () => loadModel('m.corml', { mmap: 1 as unknown as boolean }),
+      'INVALID_ARGUMENT',
+    ],
+    [
+      'unknown load option',
+      () => loadModel('m.corml', { map: true } as object),
+      'INVALID_ARGUMENT',
+    ],
     ['string buffer', () => modelFromBuffer('abc' as unknown as Uint8Array), 'INVALID_ARGUMENT'],
     ['null buffer', () => modelFromBuffer(null as unknown as Uint8Array), 'INVALID_ARGUMENT'],
   ] as const) {

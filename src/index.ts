@@ -75,6 +75,7 @@ export type {
   DeviceOptions,
   EaseOptions,
   GfcfOptions,
+  LoadOptions,
   Precision,
 } from './models.js'
 export { presets } from './presets.js'

@@ -21,6 +21,7 @@ import {
   bag,
   invalid,
   nonEmptyString,
+  optionalBoolean,
   optionalInteger,
   optionalNumber,
   optionalString,
@@ -285,8 +286,8 @@ export class CoRML extends Recommender {
    * const model = await CoRML.load('models/latest.corml')
    * ```
    */
-  static async load(path: string): Promise<CoRML> {
-    return only(await loadModel(path), CoRML)
+  static async load(path: string, options?: LoadOptions): Promise<CoRML> {
+    return only(await loadModel(path, options), CoRML)
   }
 
   /**
@@ -359,8 +360,8 @@ export class EASE extends Recommender {
    * const model = await EASE.load('models/latest.corml')
    * ```
    */
-  static async load(path: string): Promise<EASE> {
-    return only(await loadModel(path), EASE)
+  static async load(path: string, options?: LoadOptions): Promise<EASE> {
+    return only(await loadModel(path, options), EASE)
   }
 
   /**
@@ -430,8 +431,8 @@ export class GFCF extends Recommender {
    * const model = await GFCF.load('models/latest.corml')
    * ```
    */
-  static async load(path: string): Promise<GFCF> {
-    return only(await loadModel(path), GFCF)
+  static async load(path: string, options?: LoadOptions): Promise<GFCF> {
+    return only(await loadModel(path, options), GFCF)
   }
 
   /**
@@ -505,20 +506,41 @@ function only<T extends AnyModel>(model: AnyModel, type: { name: string; prototy
   )
 }
 
+/** How {@link loadModel} (and each class's `load`) reads a model file. */
+export interface LoadOptions {
+  /**
+   * Map the file read-only and read it in place instead of copying it into memory (default
+   * `false`). Every process that maps the same file (node:cluster workers, PM2 instances)
+   * shares one copy of its pages, and loading costs one checksum pass over the file rather than
+   * a copy. The file is still checked in full before use.
+   *
+   * While a mapped model is in use its file must only be replaced by renaming a new file over
+   * it, as {@link Recommender.save} does; writing into it in place (`cp` over it, truncating
+   * it) changes what the model reads, and a shortened file ends the process with `SIGBUS`. On
+   * Windows a mapped file cannot be replaced at all until the model is released.
+   */
+  mmap?: boolean
+}
+
 /**
  * Reads a model file written by {@link Recommender.save}, whatever its algorithm, off the main
  * thread. Rejects with `INVALID_MODEL_FILE` (not a model file, truncated or corrupted: nothing
- * is loaded), `UNSUPPORTED_MODEL_VERSION` (written by a newer corml-native) or `IO_ERROR`.
+ * is loaded), `UNSUPPORTED_MODEL_VERSION` (written by another corml-native format) or
+ * `IO_ERROR`.
  *
  * @example
  * ```ts
  * const model = await loadModel('models/latest.corml')
  * console.log(model.info.algorithm, model.info.fingerprint)
+ * // Shared by every worker process that maps the same file:
+ * const shared = await loadModel('models/latest.corml', { mmap: true })
  * ```
  */
-export async function loadModel(path: string): Promise<AnyModel> {
+export async function loadModel(path: string, options?: LoadOptions): Promise<AnyModel> {
   const file = nonEmptyString(path, 'path')
-  return wrap(await nativeAsync(native(() => NativeModel.load(file))))
+  const o = optionsObject(options, 'load options', ['mmap'])
+  const mmap = optionalBoolean(o.mmap, 'mmap') ?? false
+  return wrap(await nativeAsync(native(() => NativeModel.load(file, mmap))))
 }
 
 /**

@@ -448,6 +448,15 @@ export abstract class Recommender {
     return native(() => model.numItems)
   }
 
+  /**
+   * Whether the model reads its file in place through a read-only memory map
+   * (`loadModel(path, { mmap: true })`) rather than from a copy in memory.
+   */
+  get mapped(): boolean {
+    const model = nativeModel(this, 'this')
+    return native(() => model.mapped)
+  }
+
   /** Training statistics (frozen). */
   get info(): ModelInfo {
     const model = nativeModel(this, 'this')

@@ -11,7 +11,7 @@ import { loadModel, modelFromBuffer } from './models.js'
 import type { AnyModel } from './models.js'
 import { nativeModel } from './recommender.js'
 import type { Id, Recommendation, RecommendOptions } from './recommender.js'
-import { id, integer, invalid, optionsObject, show } from './validate.js'
+import { id, integer, invalid, optionalBoolean, optionsObject, show } from './validate.js'
 
 /**
  * Options of a {@link ModelServer}.
@@ -39,6 +39,13 @@ export interface ModelServerOptions {
    * already uses every core, so more only adds latency.
    */
   concurrency?: number
+  /**
+   * Map the model files that {@link ModelServer.load} and {@link ModelServer.swap} read, and
+   * read them in place (`loadModel(path, { mmap: true })`): the processes of a cluster that
+   * serve one file then share its memory. Default `false`. Replace a mapped file only by
+   * renaming a new one over it (as `save` does), never by writing into it.
+   */
+  mmap?: boolean
 }
 
 /**
@@ -77,7 +84,7 @@ interface Group {
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
-const OPTIONS = ['maxWaitMs', 'maxBatch', 'maxQueue', 'concurrency'] as const
+const OPTIONS = ['maxWaitMs', 'maxBatch', 'maxQueue', 'concurrency', 'mmap'] as const
 
 function bounded(value: unknown, name: string, min: number, max: number, fallback: number) {
   if (value === undefined) return fallback
@@ -130,6 +137,7 @@ export class ModelServer {
   readonly #maxBatch: number
   readonly #maxQueue: number
   readonly #concurrency: number
+  readonly #mmap: boolean
   #pending = 0
   #running = 0
   #requests = 0
@@ -144,6 +152,7 @@ export class ModelServer {
     this.#maxBatch = bounded(o.maxBatch, 'maxBatch', 1, 4096, 256)
     this.#maxQueue = bounded(o.maxQueue, 'maxQueue', 1, Number.MAX_SAFE_INTEGER, 4096)
     this.#concurrency = bounded(o.concurrency, 'concurrency', 1, 64, 2)
+    this.#mmap = optionalBoolean(o.mmap, 'mmap') ?? false
     nativeModel(model, 'model')
     this.#model = model
     this.#owned = owned
@@ -159,8 +168,9 @@ export class ModelServer {
    * ```
    */
   static async load(path: string, options?: ModelServerOptions): Promise<ModelServer> {
-    const server = new ModelServer(await loadModel(path), true, options)
-    return server
+    const o = optionsObject(options, 'ModelServer options', OPTIONS)
+    const mmap = optionalBoolean(o.mmap, 'mmap') ?? false
+    return new ModelServer(await loadModel(path, { mmap }), true, o)
   }
 
   /**
@@ -261,7 +271,7 @@ export class ModelServer {
       const owned = typeof next === 'string' || next instanceof Uint8Array
       const model =
         typeof next === 'string'
-          ? await loadModel(next)
+          ? await loadModel(next, { mmap: this.#mmap })
           : next instanceof Uint8Array
             ? await modelFromBuffer(next)
             : next

@@ -1,7 +1,6 @@
 //! Interaction data: external ids mapped to dense indices, the binary user × item matrix,
 //! degrees, and the seeded per-user train / valid / test split of the paper's protocol (`docs/algorithm.md`, "Evaluation").
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand::seq::SliceRandom;
@@ -9,70 +8,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
+pub use crate::ids::IdMap;
 use crate::sparse::Csr;
-
-/// A bijection between external ids (strings) and dense indices `0..len`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct IdMap {
-    names: Vec<String>,
-    index: HashMap<String, u32>,
-}
-
-impl IdMap {
-    /// An empty map.
-    pub fn new() -> Self {
-        IdMap::default()
-    }
-
-    /// Builds a map from distinct names, in order; fails on a duplicate.
-    pub fn from_names(names: Vec<String>) -> Result<Self> {
-        let mut index = HashMap::with_capacity(names.len());
-        for (i, n) in names.iter().enumerate() {
-            if index.insert(n.clone(), i as u32).is_some() {
-                return Err(Error::invalid(format!(
-                    "id `{n}` appears twice in an id list"
-                )));
-            }
-        }
-        Ok(IdMap { names, index })
-    }
-
-    /// The index of `name`, adding it if new.
-    pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(name.to_owned());
-        self.index.insert(name.to_owned(), i);
-        i
-    }
-
-    /// The index of `name`, if known.
-    pub fn get(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
-    }
-
-    /// The name at index `i`.
-    pub fn name(&self, i: u32) -> &str {
-        &self.names[i as usize]
-    }
-
-    /// All names, by index.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// Number of ids.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// Whether the map is empty.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-}
 
 /// Binary user × item interactions with their id maps.
 ///
@@ -556,8 +493,8 @@ mod tests {
         let items = ["x", "y", "x", "y", "x", "z", "z"];
         let data = Interactions::from_ids(&users, &items).unwrap();
         let f = data.filter_min(2, 2).unwrap();
-        assert_eq!(f.users().names(), &["a", "b"]);
-        assert_eq!(f.items().names(), &["x", "y"]);
+        assert_eq!(f.users().to_vec(), ["a", "b"]);
+        assert_eq!(f.items().to_vec(), ["x", "y"]);
         assert_eq!(f.nnz(), 4);
         for u in 0..f.n_users() {
             assert!(f.matrix().row_indices(u).len() >= 2);
@@ -572,8 +509,8 @@ mod tests {
 
     #[test]
     fn filters_keep_the_time_order() {
-        let users = Arc::new(IdMap::from_names(vec!["a".into(), "b".into()]).unwrap());
-        let items = Arc::new(IdMap::from_names((0..4).map(|i| format!("i{i}")).collect()).unwrap());
+        let users = Arc::new(IdMap::from_names(["a", "b"]).unwrap());
+        let items = Arc::new(IdMap::from_names((0..4).map(|i| format!("i{i}"))).unwrap());
         // a: i3 (t=1), i0 (t=2), i2 (t=3), i1 (t=4); b: i0 (t=0).
         let pairs = [(0, 3), (0, 0), (0, 2), (0, 1), (1, 0)];
         let times = [1.0, 2.0, 3.0, 4.0, 0.0];

@@ -109,6 +109,11 @@ impl Dense {
         Ok(out)
     }
 
+    /// The entries, column-major.
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows

@@ -565,8 +565,8 @@ mod tests {
             b"item_id:token\tuser_id:token\trating:float\nx\ta\t1\ny\ta\t2\n",
         );
         let d = read_interactions(&inter, &ReadOptions::default(), &Control::default()).unwrap();
-        assert_eq!(d.users().names(), &["a".to_string()]);
-        assert_eq!(d.items().names(), &["x".to_string(), "y".to_string()]);
+        assert_eq!(d.users().to_vec(), ["a"]);
+        assert_eq!(d.items().to_vec(), ["x", "y"]);
 
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"user,item\n1,2\n3,4\n").unwrap();

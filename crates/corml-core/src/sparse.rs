@@ -4,6 +4,7 @@ use rayon::prelude::*;
 
 use crate::dense::Dense;
 use crate::error::{Error, Result};
+use crate::storage::Array;
 
 /// Columns of the dense operand handled together by [`Csr::matmul_rows`].
 pub const COLUMN_BLOCK: usize = 128;
@@ -15,9 +16,9 @@ pub const COLUMN_BLOCK: usize = 128;
 pub struct Csr {
     rows: usize,
     cols: usize,
-    indptr: Vec<usize>,
-    indices: Vec<u32>,
-    values: Vec<f32>,
+    indptr: Array<usize>,
+    indices: Array<u32>,
+    values: Array<f32>,
 }
 
 impl Csr {
@@ -63,9 +64,9 @@ impl Csr {
         Ok(Csr {
             rows,
             cols,
-            indptr,
-            indices,
-            values,
+            indptr: indptr.into(),
+            indices: indices.into(),
+            values: values.into(),
         })
     }
 
@@ -75,9 +76,9 @@ impl Csr {
     pub fn from_parts(
         rows: usize,
         cols: usize,
-        indptr: Vec<usize>,
-        indices: Vec<u32>,
-        values: Vec<f32>,
+        indptr: Array<usize>,
+        indices: Array<u32>,
+        values: Array<f32>,
     ) -> Result<Self> {
         let shape_ok = indptr.len() == rows + 1
             && indptr.first() == Some(&0)
@@ -145,9 +146,9 @@ impl Csr {
         Ok(Csr {
             rows,
             cols,
-            indptr,
-            indices,
-            values,
+            indptr: indptr.into(),
+            indices: indices.into(),
+            values: values.into(),
         })
     }
 
@@ -199,16 +200,27 @@ impl Csr {
     /// Number of stored entries in each column.
     pub fn col_counts(&self) -> Vec<usize> {
         let mut counts = vec![0usize; self.cols];
-        for &c in &self.indices {
+        for &c in self.indices.iter() {
             counts[c as usize] += 1;
         }
         counts
     }
 
+    /// The three arrays as slices, for loops that index them often.
+    fn arrays(&self) -> (&[usize], &[u32], &[f32]) {
+        (&self.indptr, &self.indices, &self.values)
+    }
+
+    /// Whether the arrays are borrowed from a memory-mapped model file.
+    pub fn is_mapped(&self) -> bool {
+        self.indices.is_mapped()
+    }
+
     /// The transpose, as CSR.
     pub fn transpose(&self) -> Csr {
+        let (own_indptr, own_indices, own_values) = self.arrays();
         let mut indptr = vec![0usize; self.cols + 1];
-        for &c in &self.indices {
+        for &c in own_indices {
             indptr[c as usize + 1] += 1;
         }
         for c in 0..self.cols {
@@ -218,33 +230,37 @@ impl Csr {
         let mut indices = vec![0u32; self.nnz()];
         let mut values = vec![0f32; self.nnz()];
         for r in 0..self.rows {
-            for k in self.indptr[r]..self.indptr[r + 1] {
-                let c = self.indices[k] as usize;
+            for k in own_indptr[r]..own_indptr[r + 1] {
+                let c = own_indices[k] as usize;
                 indices[next[c]] = r as u32;
-                values[next[c]] = self.values[k];
+                values[next[c]] = own_values[k];
                 next[c] += 1;
             }
         }
         Csr {
             rows: self.cols,
             cols: self.rows,
-            indptr,
-            indices,
-            values,
+            indptr: indptr.into(),
+            indices: indices.into(),
+            values: values.into(),
         }
     }
 
     /// `diag(left) · self · diag(right)`; either side may be omitted.
     pub fn scaled(&self, left: Option<&[f32]>, right: Option<&[f32]>) -> Csr {
-        let mut out = self.clone();
+        let (indptr, indices, values) = self.arrays();
+        let mut scaled = values.to_vec();
         for r in 0..self.rows {
             let lr = left.map_or(1.0, |l| l[r]);
-            for k in self.indptr[r]..self.indptr[r + 1] {
-                let rc = right.map_or(1.0, |rt| rt[self.indices[k] as usize]);
-                out.values[k] = self.values[k] * lr * rc;
+            for k in indptr[r]..indptr[r + 1] {
+                let rc = right.map_or(1.0, |rt| rt[indices[k] as usize]);
+                scaled[k] = values[k] * lr * rc;
             }
         }
-        out
+        Csr {
+            values: scaled.into(),
+            ..self.clone()
+        }
     }
 
     /// The rows listed in `rows` (in that order), renumbered `0..rows.len()`.
@@ -267,9 +283,9 @@ impl Csr {
         Ok(Csr {
             rows: rows.len(),
             cols: self.cols,
-            indptr,
-            indices,
-            values,
+            indptr: indptr.into(),
+            indices: indices.into(),
+            values: values.into(),
         })
     }
 
@@ -284,12 +300,13 @@ impl Csr {
         let mut entries: Vec<(u32, f32)> = Vec::new();
         let mut indices = Vec::new();
         let mut values = Vec::new();
+        let (own_indptr, own_indices, own_values) = self.arrays();
         for r in 0..self.rows {
             entries.clear();
-            for k in self.indptr[r]..self.indptr[r + 1] {
-                let p = position[self.indices[k] as usize];
+            for k in own_indptr[r]..own_indptr[r + 1] {
+                let p = position[own_indices[k] as usize];
                 if p != u32::MAX {
-                    entries.push((p, self.values[k]));
+                    entries.push((p, own_values[k]));
                 }
             }
             entries.sort_unstable_by_key(|e| e.0);
@@ -302,9 +319,9 @@ impl Csr {
         Csr {
             rows: self.rows,
             cols: columns.len(),
-            indptr,
-            indices,
-            values,
+            indptr: indptr.into(),
+            indices: indices.into(),
+            values: values.into(),
         }
     }
 
@@ -337,6 +354,7 @@ impl Csr {
         }
         // Rows per task: enough work per task, and a task's output rows stay in cache per block.
         let rows_per_task = (4096 / q.min(4096)).clamp(16, 256);
+        let (indptr, indices, values) = self.arrays();
         out.par_chunks_mut(q * rows_per_task)
             .enumerate()
             .for_each(|(task, out)| {
@@ -347,27 +365,22 @@ impl Csr {
                     for (local, out) in out.chunks_mut(q).enumerate() {
                         let r = first + local;
                         let out = &mut out[start..start + width];
-                        let row =
-                            |k: usize| &b_rows[self.indices[k] as usize * q + start..][..width];
-                        let (lo, hi) = (self.indptr[r], self.indptr[r + 1]);
+                        let row = |k: usize| &b_rows[indices[k] as usize * q + start..][..width];
+                        let (lo, hi) = (indptr[r], indptr[r + 1]);
                         // Four entries per pass over the output row: a quarter of its loads
                         // and stores.
                         let mut k = lo;
                         while k + 4 <= hi {
-                            let (v0, v1, v2, v3) = (
-                                self.values[k],
-                                self.values[k + 1],
-                                self.values[k + 2],
-                                self.values[k + 3],
-                            );
+                            let (v0, v1, v2, v3) =
+                                (values[k], values[k + 1], values[k + 2], values[k + 3]);
                             let (s0, s1, s2, s3) = (row(k), row(k + 1), row(k + 2), row(k + 3));
                             for c in 0..width {
                                 out[c] += v0 * s0[c] + v1 * s1[c] + v2 * s2[c] + v3 * s3[c];
                             }
                             k += 4;
                         }
-                        for k in k..hi {
-                            let (v, src) = (self.values[k], row(k));
+                        for (k, &v) in values.iter().enumerate().take(hi).skip(k) {
+                            let src = row(k);
                             for (o, s) in out.iter_mut().zip(src) {
                                 *o += v * s;
                             }
@@ -385,12 +398,14 @@ impl Csr {
     pub fn gram(&self, transposed: &Csr, w: Option<&[f32]>) -> Result<Dense> {
         let n = self.cols;
         let mut out = Dense::zeros(n, n)?;
+        let (t_indptr, t_indices, t_values) = transposed.arrays();
+        let (indptr, indices, values) = self.arrays();
         out.par_cols_mut().for_each(|(i, col)| {
-            for k in transposed.indptr[i]..transposed.indptr[i + 1] {
-                let u = transposed.indices[k] as usize;
-                let a = transposed.values[k] * w.map_or(1.0, |w| w[u]);
-                for kk in self.indptr[u]..self.indptr[u + 1] {
-                    col[self.indices[kk] as usize] += a * self.values[kk];
+            for k in t_indptr[i]..t_indptr[i + 1] {
+                let u = t_indices[k] as usize;
+                let a = t_values[k] * w.map_or(1.0, |w| w[u]);
+                for kk in indptr[u]..indptr[u + 1] {
+                    col[indices[kk] as usize] += a * values[kk];
                 }
             }
         });

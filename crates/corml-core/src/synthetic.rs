@@ -168,7 +168,7 @@ pub fn generate(spec: &SyntheticSpec) -> Result<Interactions> {
         .collect();
     let pairs: Vec<(u32, u32)> = rows.into_iter().flatten().collect();
     let names = |prefix: &str, n: usize| {
-        IdMap::from_names((0..n).map(|i| format!("{prefix}{i}")).collect()).map(Arc::new)
+        IdMap::from_names((0..n).map(|i| format!("{prefix}{i}"))).map(Arc::new)
     };
     Interactions::from_index_pairs(names("u", spec.users)?, names("i", spec.items)?, &pairs)
 }

@@ -1,5 +1,6 @@
-//! Model files: save → load gives the same model for every algorithm, and every kind of damaged,
-//! foreign or newer file fails with a coded error instead of a panic or a huge allocation.
+//! Model files: save → load (read or mapped) gives the same model for every algorithm, and every
+//! kind of damaged, foreign, older or newer file fails with a coded error instead of a panic or a
+//! huge allocation.
 
 mod common;
 
@@ -81,8 +82,8 @@ fn save_then_load_gives_identical_recommendations_for_every_user() {
         assert_eq!(loaded.algorithm().name(), model.algorithm().name());
         assert_eq!(loaded.info(), model.info());
         assert_eq!(loaded.fingerprint(), model.fingerprint());
-        assert_eq!(loaded.users().names(), model.users().names());
-        assert_eq!(loaded.items().names(), model.items().names());
+        assert_eq!(loaded.users(), model.users());
+        assert_eq!(loaded.items(), model.items());
         let (a, b) = (
             fingerprint_of_behaviour(&model),
             fingerprint_of_behaviour(&loaded),
@@ -98,6 +99,15 @@ fn save_then_load_gives_identical_recommendations_for_every_user() {
         assert_eq!(bytes, std::fs::read(&path).unwrap());
         let from_bytes = Model::from_bytes(&bytes).unwrap();
         assert_eq!(fingerprint_of_behaviour(&from_bytes).1, a.1);
+
+        let mapped = Model::map(&path).unwrap();
+        assert!(mapped.is_mapped() && !loaded.is_mapped() && !model.is_mapped());
+        assert_eq!(fingerprint_of_behaviour(&mapped), b);
+        assert_eq!(
+            mapped.to_bytes().unwrap(),
+            bytes,
+            "a mapped model saves the same bytes"
+        );
     }
     // Nothing but the models is left in the directory (no temporary files).
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
@@ -165,6 +175,12 @@ fn damaged_foreign_and_newer_files_fail_with_codes() {
             ErrorCode::InvalidModelFile
         );
     }
+    // The first format, from before files were laid out to be read in place.
+    let mut older = bytes.clone();
+    older[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let err = Model::from_bytes(&older).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::UnsupportedModelVersion);
+    assert!(err.to_string().contains("train the model again"), "{err}");
     // A newer format version.
     let mut newer = bytes.clone();
     newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
@@ -203,17 +219,37 @@ fn lying_lengths_are_rejected_before_anything_is_allocated() {
     let err = Model::from_bytes(&forged(payload.len() as u64, &payload)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidModelFile);
 
-    // A real model whose user count is replaced by a huge one, checksum recomputed.
+    // A real model whose user id bytes claim a huge length, checksum recomputed.
     let model = models().remove(2);
     let bytes = model.to_bytes().unwrap();
     let payload = &bytes[HEADER_LEN..];
-    let ids_at = find(payload, b"user-0") - 8 - 8; // length of the first id, then the id count
+    let names: usize = model.users().names().map(str::len).sum();
+    let ids_at = find(payload, b"user-0");
+    let len_at = payload[..ids_at]
+        .windows(8)
+        .rposition(|w| w == (names as u64).to_le_bytes())
+        .expect("the id bytes' length before them");
     let mut forged_payload = payload.to_vec();
-    forged_payload[ids_at..ids_at + 8].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    forged_payload[len_at..len_at + 8].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
     let err = Model::from_bytes(&forged(payload.len() as u64, &forged_payload)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidModelFile);
+    assert!(err.to_string().contains("user ids"), "{err}");
 
-    // The same model with a NaN in V (its last four bytes), checksum recomputed.
+    // A byte of the id bytes' alignment padding that is not zero.
+    let mut padded = payload.to_vec();
+    padded[ids_at - 1] = 1;
+    let err = Model::from_bytes(&forged(payload.len() as u64, &padded)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModelFile);
+
+    // Two ids made equal: the id table no longer finds each at its own index.
+    let mut twins = payload.to_vec();
+    let second = find(&twins, b"user-1");
+    twins[second + 5] = b'0';
+    let err = Model::from_bytes(&forged(payload.len() as u64, &twins)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidModelFile);
+    assert!(err.to_string().contains("id"), "{err}");
+
+    // The same model with a NaN in its last array (GF-CF's R̃ᵀ), checksum recomputed.
     let mut nan = payload.to_vec();
     let last = nan.len() - 4;
     nan[last..].copy_from_slice(&f32::NAN.to_le_bytes());
@@ -251,4 +287,48 @@ fn saving_fails_cleanly_and_never_leaves_a_partial_file() {
     // Loading what is not there, or a directory.
     assert_eq!(code(Model::load(&dir.join("nope.corml"))), ErrorCode::Io);
     assert_eq!(code(Model::load(&dir)), ErrorCode::Io);
+    assert_eq!(code(Model::map(&dir.join("nope.corml"))), ErrorCode::Io);
+    assert_eq!(code(Model::map(&dir)), ErrorCode::Io);
+}
+
+#[test]
+fn mapped_files_are_checked_like_read_ones() {
+    let dir = scratch("mapped");
+    let model = models().remove(0);
+    let bytes = model.to_bytes().unwrap();
+    let path = dir.join("model.corml");
+    for (len, flip) in [
+        (0, None),
+        (HEADER_LEN - 1, None),
+        (bytes.len() - 1, None),
+        (bytes.len(), Some(bytes.len() / 2)),
+    ] {
+        let mut damaged = bytes[..len].to_vec();
+        if let Some(at) = flip {
+            damaged[at] ^= 0x01;
+        }
+        std::fs::write(&path, &damaged).unwrap();
+        assert_eq!(
+            code(Model::map(&path)),
+            ErrorCode::InvalidModelFile,
+            "{len} {flip:?}"
+        );
+        assert_eq!(code(Model::load(&path)), ErrorCode::InvalidModelFile);
+    }
+}
+
+#[test]
+fn a_mapped_model_keeps_its_file_when_a_save_replaces_it() {
+    let dir = scratch("replaced");
+    let mut all = models();
+    let (first, second) = (all.remove(0), all.remove(0));
+    let path = dir.join("model.corml");
+    first.save(&path, FileMode::Default).unwrap();
+    let mapped = Model::map(&path).unwrap();
+    let before = fingerprint_of_behaviour(&mapped);
+    second.save(&path, FileMode::Default).unwrap();
+    assert_eq!(fingerprint_of_behaviour(&mapped), before);
+    assert_eq!(mapped.algorithm().name(), first.algorithm().name());
+    let replaced = Model::map(&path).unwrap();
+    assert_eq!(replaced.algorithm().name(), second.algorithm().name());
 }

@@ -133,12 +133,13 @@ fn stored_h_is_upper_triangular_and_thresholded() {
         let Algorithm::Corml(m) = model.algorithm() else {
             panic!("not CoRML")
         };
-        let h = m.h();
+        let h = m.h().unwrap();
         assert!(h.nnz() > 0, "{device}");
         for i in 0..h.rows() {
             for (&j, &x) in h.row_indices(i).iter().zip(h.row_values(i)) {
                 assert!(j as usize >= i, "entry below the diagonal on {device}");
-                assert!(x >= corml::KEEP_THRESHOLD, "{device}");
+                // H is recovered from the scoring layout: equal to within rounding.
+                assert!(x >= corml::KEEP_THRESHOLD * (1.0 - 1e-5), "{device}");
             }
         }
     }
@@ -163,7 +164,7 @@ fn corml_scores_follow_the_formula_on(device: Device) {
     let Algorithm::Corml(m) = model.algorithm() else {
         panic!("not CoRML")
     };
-    let (v, h) = (m.v().unwrap(), m.h());
+    let (v, h) = (m.v().unwrap(), m.h().unwrap());
     let n = data.n_items();
     let d = item_degrees(data.matrix());
     let mut hd = vec![vec![0f64; n]; n];

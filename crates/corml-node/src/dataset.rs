@@ -78,13 +78,13 @@ impl NativeDataset {
     /// All user ids of the id space, by index.
     #[napi]
     pub fn user_ids(&self) -> Vec<String> {
-        self.inner.users().names().to_vec()
+        self.inner.users().to_vec()
     }
 
     /// All item ids of the id space, by index.
     #[napi]
     pub fn item_ids(&self) -> Vec<String> {
-        self.inner.items().names().to_vec()
+        self.inner.items().to_vec()
     }
 
     /// Whether `other` lives in the same id space (same user and item maps, not equal copies).

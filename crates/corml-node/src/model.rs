@@ -352,14 +352,30 @@ impl NativeModel {
         ))
     }
 
-    /// Reads a model file. Rejects with `INVALID_MODEL_FILE` (not a model, truncated or
-    /// corrupted), `UNSUPPORTED_MODEL_VERSION` (written by a newer version) or `IO_ERROR`.
+    /// Reads a model file into memory, or with `mmap` maps it read-only and reads it in place
+    /// (processes that map one file share its pages). Rejects with `INVALID_MODEL_FILE` (not a
+    /// model, truncated or corrupted), `UNSUPPORTED_MODEL_VERSION` (written by another format
+    /// version) or `IO_ERROR`.
     #[napi(ts_return_type = "Promise<NativeModel>")]
-    pub fn load(path: String) -> AsyncTask<ModelTask> {
+    pub fn load(path: String, mmap: bool) -> AsyncTask<ModelTask> {
         ModelTask::spawn(
-            move || Model::load(&PathBuf::from(path)).map_err(from_core),
+            move || {
+                let path = PathBuf::from(path);
+                if mmap {
+                    Model::map(&path)
+                } else {
+                    Model::load(&path)
+                }
+                .map_err(from_core)
+            },
             NativeModel::new,
         )
+    }
+
+    /// Whether the model reads its file in place through a memory map.
+    #[napi(getter)]
+    pub fn mapped(&self) -> Result<bool> {
+        Ok(self.model()?.is_mapped())
     }
 
     /// Reads a model from the bytes of a model file (copied first, so the buffer may be reused).
@@ -442,13 +458,13 @@ impl NativeModel {
     /// All user ids, by index.
     #[napi]
     pub fn user_ids(&self) -> Result<Vec<String>> {
-        Ok(self.model()?.users().names().to_vec())
+        Ok(self.model()?.users().to_vec())
     }
 
     /// All item ids, by index (what `recommendBatch`'s item indices refer to).
     #[napi]
     pub fn item_ids(&self) -> Result<Vec<String>> {
-        Ok(self.model()?.items().names().to_vec())
+        Ok(self.model()?.items().to_vec())
     }
 
     /// Scores of `itemIds` for a known user, in order (`UNKNOWN_USER` / `UNKNOWN_ITEM`).

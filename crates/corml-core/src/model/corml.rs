@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::partition::spectral_partition;
 use crate::progress::{Control, ProgressEvent};
 use crate::sparse::Csr;
+use crate::storage::Array;
 use crate::svd::{randomized_svd, randomized_svd_gram, SvdOptions};
 use crate::with_backend;
 
@@ -159,12 +160,12 @@ impl CormlParams {
     }
 }
 
-/// A trained CoRML model: the spectral factor `V` and the sparse item-item matrix `H`.
+/// A trained CoRML model: the spectral factor `V` and the sparse item-item matrix `H`, kept in
+/// the layout scoring reads (`diag(d^-t)·(H + Hᵀ)·diag(d^t)`).
 pub struct CormlModel {
     params: CormlParams,
-    degrees: Vec<f32>,
+    degrees: Array<f32>,
     graph: SpectralFilter,
-    h_upper: Csr,
     h_scoring: Csr,
 }
 
@@ -179,20 +180,38 @@ impl CormlModel {
         h_upper: Csr,
     ) -> Result<Self> {
         let n = degrees.len();
-        if graph.items() != n || h_upper.rows() != n || h_upper.cols() != n {
+        if h_upper.rows() != n || h_upper.cols() != n {
             return Err(Error::invalid(format!(
-                "CoRML parts disagree: {n} degrees, V with {} rows, H {} × {}",
-                graph.items(),
+                "CoRML parts disagree: {n} degrees, H {} × {}",
                 h_upper.rows(),
                 h_upper.cols()
             )));
         }
         let h_scoring = scoring_matrix(&h_upper, &degrees, params.item_degree_norm)?;
+        CormlModel::from_scoring(params, degrees.into(), graph, h_scoring)
+    }
+
+    /// Builds the model from its scoring layout (what a model file holds): the item degrees,
+    /// the graph filter and `diag(d^-t)·(H + Hᵀ)·diag(d^t)`.
+    pub fn from_scoring(
+        params: CormlParams,
+        degrees: Array<f32>,
+        graph: SpectralFilter,
+        h_scoring: Csr,
+    ) -> Result<Self> {
+        let n = degrees.len();
+        if graph.items() != n || h_scoring.rows() != n || h_scoring.cols() != n {
+            return Err(Error::invalid(format!(
+                "CoRML parts disagree: {n} degrees, V with {} rows, H {} × {}",
+                graph.items(),
+                h_scoring.rows(),
+                h_scoring.cols()
+            )));
+        }
         Ok(CormlModel {
             params,
             degrees,
             graph,
-            h_upper,
             h_scoring,
         })
     }
@@ -207,9 +226,31 @@ impl CormlModel {
         &self.params
     }
 
-    /// The upper-triangular item-item matrix H (diagonal included).
-    pub fn h(&self) -> &Csr {
-        &self.h_upper
+    /// The upper-triangular item-item matrix H (diagonal included), recovered from the scoring
+    /// layout (to within rounding).
+    pub fn h(&self) -> Result<Csr> {
+        let t = self.params.item_degree_norm;
+        let d = &self.degrees;
+        let mut triplets = Vec::with_capacity(self.h_scoring.nnz() / 2 + d.len());
+        for i in 0..d.len() {
+            let (cols, vals) = (self.h_scoring.row_indices(i), self.h_scoring.row_values(i));
+            for (&j, &x) in cols.iter().zip(vals).filter(|(&j, _)| j as usize >= i) {
+                let unscaled = x * d[i].powf(t) * d[j as usize].powf(-t);
+                let h = if j as usize == i {
+                    unscaled / 2.0
+                } else {
+                    unscaled
+                };
+                triplets.push((i as u32, j, h));
+            }
+        }
+        Csr::from_sorted_triplets(d.len(), d.len(), &triplets)
+    }
+
+    /// `diag(d^-t)·(H + Hᵀ)·diag(d^t)`, the item-item matrix as scoring reads it: a history's
+    /// metric scores are its rows summed.
+    pub fn scoring(&self) -> &Csr {
+        &self.h_scoring
     }
 
     /// Each history item's metric and graph parts of item `target`'s score (`docs/algorithm.md`,
@@ -395,6 +436,7 @@ pub fn fit_on<B: Backend>(
         sparse_approximation(&mut triplets, n_users, n_items);
     }
     let h_upper = upper_from_triplets(n_items, &triplets)?;
+    let h_nnz = h_upper.nnz();
     let graph = SpectralFilter::new(&v, &d)?;
     let model = CormlModel::new(params.clone(), d, graph, h_upper)?;
     let mut timer = timer.into_inner();
@@ -406,7 +448,7 @@ pub fn fit_on<B: Backend>(
         backend: backend.describe(),
         device_fallback: None,
         part_sizes: parts.iter().map(Vec::len).collect(),
-        nnz: model.h().nnz(),
+        nnz: h_nnz,
         seconds: timer.start.elapsed().as_secs_f64(),
         stages: timer.stages,
         admm_flops: reports.iter().map(|r| r.admm_flops).sum(),

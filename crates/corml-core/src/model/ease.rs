@@ -7,11 +7,12 @@ use rayon::prelude::*;
 use super::{Algorithm, FitInfo, Model, Scorer, StageTime};
 use crate::backend::{resolve, Backend};
 use crate::dataset::Interactions;
-use crate::dense::{format_bytes, Dense};
+use crate::dense::format_bytes;
 use crate::device::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::progress::Control;
 use crate::sparse::Csr;
+use crate::storage::Array;
 use crate::with_backend;
 
 /// EASE hyperparameters.
@@ -38,8 +39,10 @@ impl Default for EaseParams {
 /// A trained EASE model: the dense item-item matrix, stored by rows.
 pub struct EaseModel {
     regularization: f32,
-    /// Column `i` holds row `i` of B, so scoring adds contiguous columns.
-    b_rows: Dense,
+    n: usize,
+    /// `Bᵀ` column-major (`n × n`): column `i`, at `i·n`, holds row `i` of B, so scoring adds
+    /// contiguous columns.
+    b_rows: Array<f32>,
 }
 
 /// Trains EASE.
@@ -116,19 +119,31 @@ fn fit_on<B: Backend>(
         seconds,
     };
     Ok(Model::new(
-        Algorithm::Ease(EaseModel::new(params.regularization, p)),
+        Algorithm::Ease(EaseModel::new(
+            params.regularization,
+            n,
+            p.into_data().into(),
+        )?),
         train,
         info,
     ))
 }
 
 impl EaseModel {
-    /// Wraps the item-item weights; column `i` of `b_rows` is row `i` of `B`.
-    pub fn new(regularization: f32, b_rows: Dense) -> Self {
-        EaseModel {
-            regularization,
-            b_rows,
+    /// Wraps the item-item weights of `n` items: `b_rows` is `Bᵀ` column-major, so that
+    /// `b_rows[i·n..(i + 1)·n]` is row `i` of `B`.
+    pub fn new(regularization: f32, n: usize, b_rows: Array<f32>) -> Result<Self> {
+        if n.checked_mul(n) != Some(b_rows.len()) {
+            return Err(Error::invalid(format!(
+                "{} EASE weights for {n} items",
+                b_rows.len()
+            )));
         }
+        Ok(EaseModel {
+            regularization,
+            n,
+            b_rows,
+        })
     }
 
     /// The l2 regularization it was trained with.
@@ -136,20 +151,25 @@ impl EaseModel {
         self.regularization
     }
 
-    /// `Bᵀ`, column-major: column `i` holds row `i` of `B`.
-    pub fn b_rows(&self) -> &Dense {
+    /// `Bᵀ`, column-major: `[i·n..(i + 1)·n]` holds row `i` of `B`.
+    pub fn b_rows(&self) -> &[f32] {
         &self.b_rows
+    }
+
+    /// Row `i` of `B`.
+    fn row(&self, i: usize) -> &[f32] {
+        &self.b_rows[i * self.n..(i + 1) * self.n]
     }
 
     /// Entry `B[i, j]`.
     pub fn weight(&self, i: usize, j: usize) -> f32 {
-        self.b_rows.get(j, i)
+        self.row(i)[j]
     }
 }
 
 impl Scorer for EaseModel {
     fn n_items(&self) -> usize {
-        self.b_rows.rows()
+        self.n
     }
 
     fn score_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()> {
@@ -160,7 +180,7 @@ impl Scorer for EaseModel {
                 row.fill(0.0);
                 for (&i, &w) in histories.row_indices(r).iter().zip(histories.row_values(r)) {
                     row.iter_mut()
-                        .zip(self.b_rows.col(i as usize))
+                        .zip(self.row(i as usize))
                         .for_each(|(y, b)| *y += w * b);
                 }
             });

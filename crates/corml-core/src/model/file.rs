@@ -13,17 +13,27 @@
 //!
 //! The payload is a sequence of fields: the library version, the algorithm, the training data's
 //! fingerprint, the training statistics, the user and item ids, the training matrix (for
-//! `filterSeen`), then the algorithm's own arrays (CoRML: hyperparameters, item degrees, `V`
-//! row-major and the upper triangle of `H`; EASE: `Bᵀ` column-major; GF-CF: `α` and `V`). Everything derived from those
-//! (scoring layouts, normalizations) is rebuilt on load.
+//! `filterSeen`), then the algorithm's own arrays in the layout scoring reads them (CoRML:
+//! hyperparameters, item degrees, `V` row-major and the scoring matrix
+//! `diag(d^-t)·(H + Hᵀ)·diag(d^t)`; EASE: `Bᵀ` column-major; GF-CF: `α`, `V`, `R̃` and `R̃ᵀ`).
+//! Every array is its length (`u64`) then its values, starting at a file offset that is a
+//! multiple of [`ALIGN`] (zero bytes pad up to it). Ids are stored as [`IdMap`] holds them: the
+//! names concatenated, an offset per name, and the lookup table.
+//!
+//! So a loaded model needs no decoding: its arrays are views into the file's bytes, read into one
+//! buffer ([`Model::load`], [`Model::from_bytes`]) or memory-mapped and shared by every process
+//! that maps the same file ([`Model::map`]).
 //!
 //! Reading never trusts a length: the header's payload length must match the file, every array
-//! length is checked against the bytes left before anything is allocated, the checksum must
-//! match, and the decoded arrays are validated (CSR structure, shapes, finite values) before a
-//! model is built. Writing goes to a temporary file in the target directory that is flushed to
-//! disk and then renamed over the target, so a crash leaves either the old file or the new one.
+//! length is checked against the bytes left, the checksum must match, and the arrays are
+//! validated (CSR structure, id table, shapes, finite values) before a model is built. Writing
+//! goes to a temporary file in the target directory that is flushed to disk and then renamed
+//! over the target, so a crash leaves either the old file or the new one, and a process that
+//! has the old file mapped keeps reading the old file.
 
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+
+use bytemuck::Pod;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,18 +43,21 @@ use super::corml::{AdmmSolver, CormlModel, CormlParams};
 use super::ease::EaseModel;
 use super::gfcf::{GfcfModel, GfcfParams};
 use super::spectral::SpectralFilter;
-use super::{Algorithm, FitInfo, Model, StageTime};
-use crate::dataset::{item_degrees, normalized, IdMap};
-use crate::dense::{available_memory, format_bytes, Dense};
+use super::{Algorithm, FitInfo, Model, Scorer, StageTime};
+use crate::dataset::{item_degrees, IdMap};
+use crate::dense::{available_memory, format_bytes};
 use crate::error::{Error, Result};
 use crate::files::{open_regular, write_atomic, FileMode};
 use crate::sparse::Csr;
+use crate::storage::{Array, Backing};
 use crate::{Device, Precision};
 
 /// The first 8 bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"CORMLMDL";
-/// The format version this library writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this library writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 2;
+/// Arrays start at file offsets that are multiples of this (a cache line).
+pub const ALIGN: usize = 64;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 32;
 
@@ -111,35 +124,21 @@ impl<W: Write> FieldWriter<W> {
         self.bytes(s.as_bytes())
     }
 
-    /// Writes `values` as a length followed by their bytes, converting through a bounded buffer.
-    fn array<T: Copy, const N: usize>(
-        &mut self,
-        values: &[T],
-        to_bytes: impl Fn(T) -> [u8; N],
-    ) -> std::io::Result<()> {
+    /// Writes `values` as their length, zero padding up to the next [`ALIGN`]ed file offset,
+    /// then their bytes (little-endian: the targets this crate builds for are).
+    fn array<T: Pod>(&mut self, values: &[T]) -> std::io::Result<()> {
         self.u64(values.len() as u64)?;
-        let mut buf = Vec::with_capacity(N * 16_384.min(values.len()));
-        for chunk in values.chunks(16_384) {
-            buf.clear();
-            chunk
-                .iter()
-                .for_each(|&x| buf.extend_from_slice(&to_bytes(x)));
-            self.bytes(&buf)?;
+        let at = HEADER_LEN as u64 + self.out.written;
+        let pad = (ALIGN as u64 - at % ALIGN as u64) % ALIGN as u64;
+        self.bytes(&[0u8; ALIGN][..pad as usize])?;
+        for chunk in values.chunks(1 << 16) {
+            self.bytes(bytemuck::cast_slice(chunk))?;
         }
         Ok(())
     }
 
-    fn f32s(&mut self, values: &[f32]) -> std::io::Result<()> {
-        self.array(values, f32::to_le_bytes)
-    }
-
-    fn u32s(&mut self, values: &[u32]) -> std::io::Result<()> {
-        self.array(values, u32::to_le_bytes)
-    }
-
-    fn u64s(&mut self, values: impl ExactSizeIterator<Item = u64>) -> std::io::Result<()> {
-        self.u64(values.len() as u64)?;
-        values.into_iter().try_for_each(|x| self.u64(x))
+    fn u64s(&mut self, values: impl Iterator<Item = u64>) -> std::io::Result<()> {
+        self.array(&values.collect::<Vec<u64>>())
     }
 
     fn strs(&mut self, values: &[String]) -> std::io::Result<()> {
@@ -147,24 +146,25 @@ impl<W: Write> FieldWriter<W> {
         values.iter().try_for_each(|s| self.str(s))
     }
 
+    fn ids(&mut self, ids: &IdMap) -> std::io::Result<()> {
+        let (bytes, offsets, table) = ids.parts();
+        self.array(bytes)?;
+        self.array(&offsets)?;
+        self.array(&table)
+    }
+
     fn csr(&mut self, m: &Csr) -> std::io::Result<()> {
         self.u64(m.rows() as u64)?;
         self.u64(m.cols() as u64)?;
-        self.u64s(m.indptr().iter().map(|&x| x as u64))?;
-        self.u32s(m.indices())?;
-        self.f32s(m.values())
+        self.array(m.indptr())?;
+        self.array(m.indices())?;
+        self.array(m.values())
     }
 
     fn spectral(&mut self, g: &SpectralFilter) -> std::io::Result<()> {
         self.u64(g.items() as u64)?;
         self.u64(g.rank() as u64)?;
-        self.f32s(g.v_rows())
-    }
-
-    fn dense(&mut self, m: &Dense) -> std::io::Result<()> {
-        self.u64(m.rows() as u64)?;
-        self.u64(m.cols() as u64)?;
-        self.f32s(m.data())
+        self.array(g.v_rows())
     }
 }
 
@@ -187,25 +187,28 @@ fn write_model<W: Write + Seek>(model: &Model, out: W) -> std::io::Result<W> {
     f.str(model.algorithm.name())?;
     f.u64(model.fingerprint)?;
     write_info(&mut f, &model.info)?;
-    f.strs(model.users.names())?;
-    f.strs(model.items.names())?;
+    f.ids(&model.users)?;
+    f.ids(&model.items)?;
     f.csr(&model.train)?;
     match &model.algorithm {
         Algorithm::Corml(m) => {
             write_corml_params(&mut f, m.params())?;
-            f.f32s(m.degrees())?;
+            f.array(m.degrees())?;
             f.spectral(m.graph())?;
-            f.csr(m.h())?;
+            f.csr(m.scoring())?;
         }
         Algorithm::Ease(m) => {
             f.f32(m.regularization())?;
-            f.dense(m.b_rows())?;
+            f.u64(m.n_items() as u64)?;
+            f.array(m.b_rows())?;
         }
         Algorithm::Gfcf(m) => {
             let p = m.params();
             f.f32(p.alpha)?;
             f.u64(p.seed)?;
             f.spectral(m.graph())?;
+            f.csr(m.normalized())?;
+            f.csr(m.normalized_t())?;
         }
     }
     let Hashing {
@@ -289,32 +292,69 @@ impl Model {
             .into_inner())
     }
 
-    /// Reads a model file written by [`Model::save`].
+    /// Reads a model file written by [`Model::save`] into memory.
     pub fn load(path: &Path) -> Result<Model> {
-        let mut file = open_regular(path)?;
-        let size = file.metadata().map_err(|e| io_error(path, e))?.len();
-        let mut header = [0u8; HEADER_LEN];
-        let got = read_up_to(&mut file, &mut header).map_err(|e| io_error(path, e))?;
-        let payload_len = check_header(&header[..got], size, Some(path))?;
-        let mut payload = Vec::new();
-        payload.try_reserve_exact(payload_len).map_err(|_| {
-            Error::OutOfMemory(format!(
-                "not enough memory to read {payload_len} bytes of {}",
-                path.display()
-            ))
-        })?;
-        file.take(payload_len as u64)
-            .read_to_end(&mut payload)
-            .map_err(|e| io_error(path, e))?;
-        decode(&header, &payload, Some(path))
+        let (file, size) = open_model(path)?;
+        let len = usize::try_from(size).unwrap_or(usize::MAX);
+        let available = available_memory();
+        let mut backing = (size <= available)
+            .then(|| Backing::zeroed(len))
+            .flatten()
+            .ok_or_else(|| {
+                Error::OutOfMemory(format!(
+                    "loading {} needs {} of memory, more than the {} available; \
+                     map it instead (mmap: true), which reads it in place",
+                    path.display(),
+                    format_bytes(size),
+                    format_bytes(available)
+                ))
+            })?;
+        let bytes = backing.bytes_mut().expect("a heap buffer");
+        (&file).read_exact(bytes).map_err(|e| io_error(path, e))?;
+        decode(Arc::new(backing), Some(path))
+    }
+
+    /// Maps a model file written by [`Model::save`] read-only and reads it in place: every
+    /// process that maps the same file shares its pages, and loading is one checksum pass.
+    ///
+    /// The file must not be changed in place while the model is in use (the mapping would see
+    /// the change, and a shortened file ends the process with `SIGBUS`): replace it by writing
+    /// a new file and renaming it over the old one, as [`Model::save`] does.
+    pub fn map(path: &Path) -> Result<Model> {
+        let (file, _) = open_model(path)?;
+        let backing = Backing::map(&file).map_err(|e| io_error(path, e))?;
+        decode(Arc::new(backing), Some(path))
     }
 
     /// Reads a model from the bytes of a model file ([`Model::to_bytes`] or a saved file).
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let header = &bytes[..bytes.len().min(HEADER_LEN)];
-        let payload_len = check_header(header, bytes.len() as u64, None)?;
-        decode(header, &bytes[HEADER_LEN..HEADER_LEN + payload_len], None)
+        check_header(header, bytes.len() as u64, None)?;
+        let backing = Backing::copy_of(bytes).ok_or_else(|| {
+            Error::OutOfMemory(format!(
+                "not enough memory to copy a {} model buffer",
+                format_bytes(bytes.len() as u64)
+            ))
+        })?;
+        decode(Arc::new(backing), None)
     }
+
+    /// Whether the model's arrays are memory-mapped from its file ([`Model::map`]).
+    pub fn is_mapped(&self) -> bool {
+        self.train.is_mapped()
+    }
+}
+
+/// Opens a model file and checks its header against its size; returns the file and its size.
+fn open_model(path: &Path) -> Result<(std::fs::File, u64)> {
+    let mut file = open_regular(path)?;
+    let size = file.metadata().map_err(|e| io_error(path, e))?.len();
+    let mut header = [0u8; HEADER_LEN];
+    let got = read_up_to(&mut file, &mut header).map_err(|e| io_error(path, e))?;
+    check_header(&header[..got], size, Some(path))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| io_error(path, e))?;
+    Ok((file, size))
 }
 
 /// A writer that only measures: the length a serialization would have.
@@ -389,6 +429,17 @@ fn check_header(header: &[u8], total: u64, path: Option<&Path>) -> Result<usize>
             ),
         });
     }
+    if version == 1 {
+        return Err(Error::ModelVersion {
+            origin: origin(path),
+            message: format!(
+                "model format 1 was written by an earlier corml-native, before model files were \
+                 laid out to be read in place; this is {} and reads format {FORMAT_VERSION}: \
+                 train the model again with this version",
+                crate::VERSION
+            ),
+        });
+    }
     if version == 0 || word(12) != 0 {
         return Err(bad(format!(
             "corrupted header (format {version}, flags {:#x}); save the model again",
@@ -413,26 +464,20 @@ fn check_header(header: &[u8], total: u64, path: Option<&Path>) -> Result<usize>
     usize::try_from(declared).map_err(|_| bad(format!("{declared} bytes is too large")))
 }
 
-/// Checks the payload's checksum and decodes it.
-fn decode(header: &[u8], payload: &[u8], path: Option<&Path>) -> Result<Model> {
-    let expected = u64::from_le_bytes(header[24..32].try_into().expect("8 bytes"));
+/// Checks the header and the payload's checksum, then builds the model on views of `backing`.
+fn decode(backing: Arc<Backing>, path: Option<&Path>) -> Result<Model> {
+    let bytes = backing.bytes();
+    let payload_len = check_header(
+        &bytes[..bytes.len().min(HEADER_LEN)],
+        bytes.len() as u64,
+        path,
+    )?;
     let bad = |message: String| Error::ModelFile {
         origin: origin(path),
         message,
     };
-    // The decoded arrays and what is derived from them take about twice the payload: refuse
-    // up front rather than fail an allocation half-way (which would abort the process).
-    let needed = 2 * payload.len() as u64;
-    let available = available_memory();
-    if needed > available {
-        return Err(Error::OutOfMemory(format!(
-            "loading {} needs about {} of memory, more than the {} available",
-            origin(path),
-            format_bytes(needed),
-            format_bytes(available)
-        )));
-    }
-    if xxh3_64(payload) != expected {
+    let expected = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
+    if xxh3_64(&bytes[HEADER_LEN..HEADER_LEN + payload_len]) != expected {
         return Err(bad(
             "corrupted: the checksum of the model data does not match; the file was damaged \
              after it was written (copy it again or retrain)"
@@ -440,14 +485,17 @@ fn decode(header: &[u8], payload: &[u8], path: Option<&Path>) -> Result<Model> {
         ));
     }
     let mut r = FieldReader {
-        bytes: payload,
-        at: 0,
+        backing: &backing,
+        bytes,
+        at: HEADER_LEN,
     };
     parse(&mut r).map_err(bad)
 }
 
-/// Bounds-checked little-endian reading of the payload; every failure is a message.
+/// Bounds-checked little-endian reading of the payload; every failure is a message. Arrays are
+/// views into the backing bytes.
 struct FieldReader<'a> {
+    backing: &'a Arc<Backing>,
     bytes: &'a [u8],
     at: usize,
 }
@@ -455,8 +503,12 @@ struct FieldReader<'a> {
 type Parse<T> = std::result::Result<T, String>;
 
 impl<'a> FieldReader<'a> {
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
     fn take(&mut self, n: usize, what: &str) -> Parse<&'a [u8]> {
-        if self.bytes.len() - self.at < n {
+        if self.left() < n {
             return Err(format!(
                 "inconsistent model data: {what} runs past the end (offset {})",
                 self.at
@@ -495,9 +547,7 @@ impl<'a> FieldReader<'a> {
     /// A length prefix for elements of `size` bytes, checked against the bytes left.
     fn len(&mut self, size: usize, what: &str) -> Parse<usize> {
         let n = self.usize(what)?;
-        if n.checked_mul(size)
-            .is_none_or(|b| b > self.bytes.len() - self.at)
-        {
+        if n.checked_mul(size).is_none_or(|b| b > self.left()) {
             return Err(format!(
                 "inconsistent model data: {what} declares {n} entries, more than the data holds"
             ));
@@ -518,16 +568,27 @@ impl<'a> FieldReader<'a> {
             .map_err(|e: Error| format!("{what}: {e}"))
     }
 
-    fn array<T, const N: usize>(&mut self, what: &str, from: fn([u8; N]) -> T) -> Parse<Vec<T>> {
-        let n = self.len(N, what)?;
-        let b = self.take(n * N, what)?;
-        Ok(b.chunks_exact(N)
-            .map(|c| from(c.try_into().expect("N bytes")))
-            .collect())
+    /// An array: its length, the padding to the next aligned offset, then a view of its values.
+    fn array<T: Pod>(&mut self, what: &str) -> Parse<Array<T>> {
+        let n = self.usize(what)?;
+        let pad = (ALIGN - self.at % ALIGN) % ALIGN;
+        let padding = self.take(pad, what)?;
+        if padding.iter().any(|&b| b != 0) {
+            return Err(format!("inconsistent model data: {what} is misplaced"));
+        }
+        let size = n.checked_mul(size_of::<T>()).filter(|&b| b <= self.left());
+        let view = size.and_then(|_| Array::view(self.backing, self.at, n));
+        let Some(view) = view else {
+            return Err(format!(
+                "inconsistent model data: {what} declares {n} entries, more than the data holds"
+            ));
+        };
+        self.at += n * size_of::<T>();
+        Ok(view)
     }
 
-    fn f32s(&mut self, what: &str) -> Parse<Vec<f32>> {
-        let v = self.array(what, f32::from_le_bytes)?;
+    fn f32s(&mut self, what: &str) -> Parse<Array<f32>> {
+        let v = self.array::<f32>(what)?;
         if v.iter().any(|x| !x.is_finite()) {
             return Err(format!("{what} holds a value that is not finite"));
         }
@@ -540,37 +601,29 @@ impl<'a> FieldReader<'a> {
         (0..n).map(|_| self.str(what)).collect()
     }
 
-    fn csr(&mut self, what: &str) -> Parse<Csr> {
-        let rows = self.usize(what)?;
-        let cols = self.usize(what)?;
-        let indptr = self.array(what, u64::from_le_bytes)?;
-        let indices = self.array(what, u32::from_le_bytes)?;
+    fn ids(&mut self, what: &str) -> Parse<IdMap> {
+        let bytes = self.array(what)?;
+        let offsets = self.array(what)?;
+        let table = self.array(what)?;
+        IdMap::from_parts(bytes, offsets, table).map_err(|e| format!("{what}: {e}"))
+    }
+
+    /// A CSR matrix, checked to be `rows × cols`.
+    fn csr(&mut self, what: &str, rows: usize, cols: usize) -> Parse<Csr> {
+        let (r, c) = (self.usize(what)?, self.usize(what)?);
+        let indptr = self.array::<usize>(what)?;
+        let indices = self.array(what)?;
         let values = self.f32s(what)?;
-        let indptr: Vec<usize> = indptr.into_iter().map(|x| x as usize).collect();
-        Csr::from_parts(rows, cols, indptr, indices, values).map_err(|e| format!("{what}: {e}"))
-    }
-
-    /// A matrix's shape and entries (the order is the caller's).
-    fn matrix(&mut self, what: &str) -> Parse<(usize, usize, Vec<f32>)> {
-        let rows = self.usize(what)?;
-        let cols = self.usize(what)?;
-        let data = self.f32s(what)?;
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(format!(
-                "{what}: {} entries for a {rows} × {cols} matrix",
-                data.len()
-            ));
+        if (r, c) != (rows, cols) {
+            return Err(format!("{what} is {r} × {c}, not {rows} × {cols}"));
         }
-        Ok((rows, cols, data))
-    }
-
-    fn dense(&mut self, what: &str) -> Parse<Dense> {
-        let (rows, cols, data) = self.matrix(what)?;
-        Dense::from_col_major(rows, cols, data).map_err(|e| format!("{what}: {e}"))
+        Csr::from_parts(r, c, indptr, indices, values).map_err(|e| format!("{what}: {e}"))
     }
 
     fn spectral(&mut self, what: &str, degrees: &[f32]) -> Parse<SpectralFilter> {
-        let (rows, cols, data) = self.matrix(what)?;
+        let rows = self.usize(what)?;
+        let cols = self.usize(what)?;
+        let data = self.f32s(what)?;
         SpectralFilter::from_rows(rows, cols, data, degrees).map_err(|e| format!("{what}: {e}"))
     }
 }
@@ -580,19 +633,10 @@ fn parse(r: &mut FieldReader<'_>) -> Parse<Model> {
     let algorithm = r.str("algorithm")?;
     let fingerprint = r.u64("fingerprint")?;
     let info = parse_info(r)?;
-    let users = IdMap::from_names(r.strs("user ids")?).map_err(|e| format!("user ids: {e}"))?;
-    let items = IdMap::from_names(r.strs("item ids")?).map_err(|e| format!("item ids: {e}"))?;
-    let train = r.csr("training matrix")?;
-    if train.rows() != users.len() || train.cols() != items.len() {
-        return Err(format!(
-            "the training matrix is {} × {} but there are {} users and {} items",
-            train.rows(),
-            train.cols(),
-            users.len(),
-            items.len()
-        ));
-    }
-    let n = items.len();
+    let users = r.ids("user ids")?;
+    let items = r.ids("item ids")?;
+    let (m, n) = (users.len(), items.len());
+    let train = r.csr("training matrix", m, n)?;
     let algorithm = match algorithm.as_str() {
         "corml" => {
             let params = parse_corml_params(r)?;
@@ -604,16 +648,23 @@ fn parse(r: &mut FieldReader<'_>) -> Parse<Model> {
                 ));
             }
             let graph = r.spectral("V", &degrees)?;
-            let h = r.csr("H")?;
-            Algorithm::Corml(CormlModel::new(params, degrees, graph, h).map_err(|e| e.to_string())?)
+            let scoring = r.csr("H", n, n)?;
+            Algorithm::Corml(
+                CormlModel::from_scoring(params, degrees, graph, scoring)
+                    .map_err(|e| e.to_string())?,
+            )
         }
         "ease" => {
             let regularization = r.f32("EASE regularization")?;
-            let b = r.dense("B")?;
-            if b.rows() != n || b.cols() != n {
-                return Err(format!("B is {} × {}, not {n} × {n}", b.rows(), b.cols()));
+            let items = r.usize("EASE items")?;
+            let b = r.f32s("B")?;
+            if items != n || n.checked_mul(n) != Some(b.len()) {
+                return Err(format!(
+                    "B has {} entries, not {n} × {n} (for {items} items)",
+                    b.len()
+                ));
             }
-            Algorithm::Ease(EaseModel::new(regularization, b))
+            Algorithm::Ease(EaseModel::new(regularization, n, b).map_err(|e| e.to_string())?)
         }
         "gfcf" => {
             let alpha = r.f32("GF-CF alpha")?;
@@ -624,8 +675,8 @@ fn parse(r: &mut FieldReader<'_>) -> Parse<Model> {
                 eigenvectors: graph.rank(),
                 seed,
             };
-            let normalized = normalized(&train);
-            let normalized_t = normalized.transpose();
+            let normalized = r.csr("R̃", m, n)?;
+            let normalized_t = r.csr("R̃ᵀ", n, m)?;
             Algorithm::Gfcf(GfcfModel::new(params, normalized, normalized_t, graph))
         }
         other => return Err(format!("unknown algorithm `{other}`")),
@@ -651,11 +702,7 @@ fn parse(r: &mut FieldReader<'_>) -> Parse<Model> {
 fn parse_info(r: &mut FieldReader<'_>) -> Parse<FitInfo> {
     let backend = r.str("backend")?;
     let fallback = r.str("device fallback")?;
-    let part_sizes = r
-        .array("part sizes", u64::from_le_bytes)?
-        .into_iter()
-        .map(|x| x as usize)
-        .collect();
+    let part_sizes = r.array::<usize>("part sizes")?.to_vec();
     let nnz = r.usize("nnz")?;
     let stages = r.len(16, "stages")?;
     let stages = (0..stages)

@@ -136,6 +136,16 @@ impl GfcfModel {
         linear + self.params.alpha * self.graph.pair(j, i)
     }
 
+    /// The normalized training matrix `R̃` (users × items).
+    pub fn normalized(&self) -> &Csr {
+        &self.normalized
+    }
+
+    /// `R̃ᵀ` (items × users).
+    pub fn normalized_t(&self) -> &Csr {
+        &self.normalized_t
+    }
+
     /// The graph filter built on the spectral factor `V`.
     pub fn graph(&self) -> &SpectralFilter {
         &self.graph

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::dense::{try_vec, Dense};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
+use crate::storage::Array;
 
 /// Items scored per task when one history is scored.
 const ITEMS_PER_TASK: usize = 2048;
@@ -21,7 +22,7 @@ const ITEMS_PER_TASK: usize = 2048;
 pub struct SpectralFilter {
     n: usize,
     k: usize,
-    v_rows: Vec<f32>,
+    v_rows: Array<f32>,
     inv_sqrt_degree: Vec<f32>,
     sqrt_degree: Vec<f32>,
     sumsq: Vec<f32>,
@@ -30,11 +31,11 @@ pub struct SpectralFilter {
 impl SpectralFilter {
     /// The filter of spectral factor `v` (items × k) for item degrees `max(1, d_i)`.
     pub fn new(v: &Dense, degrees: &[f32]) -> Result<Self> {
-        SpectralFilter::from_rows(v.rows(), v.cols(), v.to_row_major()?, degrees)
+        SpectralFilter::from_rows(v.rows(), v.cols(), v.to_row_major()?.into(), degrees)
     }
 
     /// The filter of a spectral factor given row-major (`n × k`, `V_ic` at `i·k + c`).
-    pub fn from_rows(n: usize, k: usize, v_rows: Vec<f32>, degrees: &[f32]) -> Result<Self> {
+    pub fn from_rows(n: usize, k: usize, v_rows: Array<f32>, degrees: &[f32]) -> Result<Self> {
         if degrees.len() != n || n.checked_mul(k) != Some(v_rows.len()) {
             return Err(Error::invalid(format!(
                 "{} degrees and {} entries for a spectral factor of {n} items × {k}",
