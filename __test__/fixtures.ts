@@ -29,6 +29,8 @@ export function checkerboard(): {
   data: Dataset
   withheld: Map<string, string>
   blockOf: (id: string) => number
+  /** The interactions as (user, item) pairs. */
+  pairs: [string, string][]
 } {
   const users: string[] = []
   const items: string[] = []
@@ -45,7 +47,8 @@ export function checkerboard(): {
     }
   })
   const blockOf = (id: string): number => Number(id.slice(1, id.indexOf('-')))
-  return { data: Dataset.fromPairs(users, items), withheld, blockOf }
+  const pairs = users.map((u, i): [string, string] => [u, items[i]!])
+  return { data: Dataset.fromPairs(users, items), withheld, blockOf, pairs }
 }
 
 /**

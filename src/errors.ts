@@ -22,7 +22,7 @@
  * | `CUDA_ERROR` | a CUDA library call failed while the work ran on the GPU |
  * | `NUMERICAL_ERROR` | a numerical step failed, e.g. a matrix that should be positive definite is not |
  * | `INVALID_MODEL_FILE` | a model file or buffer is not a model, or is truncated or corrupted |
- * | `UNSUPPORTED_MODEL_VERSION` | a model file was written by a newer corml-native (upgrade to read it) |
+ * | `UNSUPPORTED_MODEL_VERSION` | a model file is in another version's format (the message says whether to upgrade or to train again) |
  * | `OVERLOADED` | a {@link ModelServer}'s queue is full: retry later, or add capacity |
  * | `NATIVE_BINDING_UNAVAILABLE` | no native binary loads on this platform (thrown when the package is imported) |
  * | `INTERNAL` | a bug: please report it |

@@ -335,7 +335,8 @@ export class ModelServer {
       for (const [i, w] of waiting.entries()) {
         if (known !== null && known[i] !== 1) {
           try {
-            model.recommend(w.user, options)
+            // Throws UNKNOWN_USER; should the user have been added since, it answers.
+            w.resolve(model.recommend(w.user, options))
           } catch (error) {
             w.reject(error)
           }

@@ -1,181 +1,309 @@
 /**
- * An example recommendation service on Fastify: it loads one model file at start and serves
+ * The example recommendation service: a `node:cluster` primary and one worker per core, each
+ * serving the same model file through a {@link ModelServer} (mapped, so the workers share its
+ * pages). The routes are in `app.ts`.
  *
- * - `GET /users/:id/recommendations?k=20&filterSeen=true`: a known user's top `k`;
- * - `POST /recommendations` with `{ "history": ["item", …], "k": 20 }`: a new user's top `k`
- *   (unknown history items are ignored and counted);
- * - `GET /items/:id/similar?k=10`: the items most like one item;
- * - `GET /healthz`: the model's size and the process's resident memory.
- *
- * Bad input is a 400 with `{ "error": { "code", "message" } }`, an unknown user or item a 404
- * with the same body; nothing a client sends can produce a 500.
+ * - **Hot swap.** `POST /admin/reload` (or `SIGHUP` to the primary) makes every worker load the
+ *   model file again and switch to it while requests are in flight; a file that cannot be
+ *   served is refused and the old model keeps serving.
+ * - **Retraining.** With `--data`, `POST /admin/retrain` trains the served algorithm again with
+ *   its settings in a child process of the primary (`train.ts`), outside the serving path, saves
+ *   over the model file atomically and swaps it in everywhere.
+ * - **Crashes.** A worker that dies is forked again (at most 5 times a minute).
+ * - **Shutdown.** On `SIGTERM` or `SIGINT`, `/healthz` turns 503 for `--drain-ms`, then each
+ *   worker stops accepting, finishes its requests and exits; past `--shutdown-timeout-ms` the
+ *   workers are killed.
+ * - **Logs.** JSON lines on stdout (pino, Fastify's logger); requests too with `--log-requests`.
+ *   When every worker listens, the primary logs `{"msg":"ready","listening":…}`.
  *
  * ```sh
- * tsx examples/service/server.ts --model model.corml [--port 3000] [--host 127.0.0.1]
+ * CORML_ADMIN_TOKEN=secret tsx examples/service/server.ts --model model.corml \
+ *   [--data interactions.tsv] [--port 3000] [--host 127.0.0.1] [--workers N] [--no-mmap]
  * ```
  */
-import { pathToFileURL } from 'node:url'
+import { spawn } from 'node:child_process'
+import cluster, { type Worker } from 'node:cluster'
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { AggregatorRegistry } from 'prom-client'
 
-import { isCormlError, loadModel, type AnyModel } from 'corml-native'
+import { ModelServer } from 'corml-native'
 
-/** The largest `k` the service accepts (the library takes any; a service sets its own cap). */
-export const MAX_K = 1000
-/** The longest history `POST /recommendations` accepts. */
-export const MAX_HISTORY = 10_000
+import { buildServer } from './app.js'
+import {
+  RemoteError,
+  answer,
+  ask,
+  isReady,
+  wireError,
+  type PrimaryCall,
+  type WorkerCall,
+} from './ipc.js'
 
-/** The JSON body of every error response. */
-interface ErrorBody {
-  error: { code: string; message: string }
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    port: { type: 'string', default: '3000' },
+    host: { type: 'string', default: '127.0.0.1' },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    'no-mmap': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'info' },
+    'log-requests': { type: 'boolean', default: false },
+    'drain-ms': { type: 'string', default: '0' },
+    'shutdown-timeout-ms': { type: 'string', default: '10000' },
+    'train-threads': { type: 'string' },
+  },
+})
+const usage =
+  'usage: server.ts --model model.corml [--data interactions.tsv] [--port 3000] [--host 127.0.0.1] ' +
+  '[--workers N] [--no-mmap] [--log-level info] [--log-requests] [--drain-ms 0] ' +
+  '[--shutdown-timeout-ms 10000] [--train-threads N]; admin endpoints need CORML_ADMIN_TOKEN'
+const workers = Number(values.workers)
+const drainMs = Number(values['drain-ms'])
+const shutdownTimeoutMs = Number(values['shutdown-timeout-ms'])
+if (
+  values.model === undefined ||
+  !(Number.isInteger(workers) && workers >= 1) ||
+  !(drainMs >= 0) ||
+  !(shutdownTimeoutMs > 0)
+) {
+  console.error(usage)
+  process.exit(2)
+}
+const modelPath = resolve(values.model)
+const mmap = !values['no-mmap']
+const token = process.env.CORML_ADMIN_TOKEN ?? ''
+const log = pino({ level: values['log-level'] })
+
+/** The retraining job's state, as `GET /admin/retrain` reports it. */
+interface RetrainState {
+  state: 'idle' | 'running' | 'succeeded' | 'failed'
+  startedAt?: string
+  finishedAt?: string
+  seconds?: number
+  result?: unknown
+  error?: { code: string; message: string }
 }
 
-/** `k` in a JSON body: a JSON integer (no coercion from strings). */
-const K_BODY = { type: 'integer', minimum: 1, maximum: MAX_K, default: 20 } as const
-/** `k` in a query string: decimal digits for 1 … {@link MAX_K}, converted by the handler. */
-const K_QUERY = { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' } as const
+/** The primary: forks the workers, swaps models on all of them, retrains, shuts down. */
+async function primary(): Promise<void> {
+  const aggregator = new AggregatorRegistry()
+  const live = new Set<Worker>()
+  let stopping = false
+  let retrain: RetrainState = { state: 'idle' }
+  const crashes: number[] = []
+  let swaps = Promise.resolve<unknown>(undefined)
 
-/** HTTP status of a library error code: unknown ids are 404, everything else the client sent 400. */
-function statusOf(code: string): number {
-  if (code === 'UNKNOWN_USER' || code === 'UNKNOWN_ITEM') return 404
-  if (code === 'INVALID_ARGUMENT') return 400
-  return 500
-}
-
-/**
- * The service around a loaded model. Exported so tests can drive it with `inject`.
- *
- * @example
- * ```ts
- * const app = buildServer(await loadModel('model.corml'))
- * await app.listen({ port: 3000 })
- * ```
- */
-export function buildServer(model: AnyModel): FastifyInstance {
-  // No type coercion and no silent removal of unknown fields: a JSON body must have the right
-  // types, and query values are validated as strings and converted here.
-  const app = Fastify({
-    logger: false,
-    bodyLimit: 1 << 20,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
-  })
-
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
-    let status = 500
-    let code = 'INTERNAL'
-    if (isCormlError(err)) {
-      code = err.code
-      status = statusOf(code)
-    } else if (err.validation !== undefined) {
-      ;[status, code] = [400, 'INVALID_ARGUMENT']
-    } else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      ;[status, code] = [err.statusCode, err.code ?? 'BAD_REQUEST']
-    }
-    const body: ErrorBody = { error: { code, message: err.message } }
-    if (status >= 500) app.log.error(err)
-    void reply.status(status).send(body)
-  })
-  app.setNotFoundHandler((request, reply) => {
-    const body: ErrorBody = {
-      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` },
-    }
-    void reply.status(404).send(body)
-  })
-
-  app.get<{ Params: { id: string }; Querystring: { k?: string; filterSeen?: string } }>(
-    '/users/:id/recommendations',
-    {
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'string', minLength: 1 } } },
-        querystring: {
-          type: 'object',
-          properties: { k: K_QUERY, filterSeen: { type: 'string', enum: ['true', 'false'] } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request) => {
-      const k = Number(request.query.k ?? 20)
-      const filterSeen = request.query.filterSeen !== 'false'
-      return {
-        user: request.params.id,
-        items: model.recommend(request.params.id, { k, filterSeen }),
+  /** Every worker loads `path` and switches to it; resolves when all have. */
+  const reloadAll = (path: string | undefined): Promise<unknown> => {
+    const run = async () => {
+      const target = resolve(path ?? modelPath)
+      const started = performance.now()
+      const results = await Promise.allSettled(
+        [...live].map((w) => ask<PrimaryCall>(w, { op: 'swap', path: target })),
+      )
+      const failed = results.filter((r) => r.status === 'rejected')
+      if (failed.length > 0) {
+        const error = (failed[0] as PromiseRejectedResult).reason as RemoteError
+        log.warn({ path: target, failed: failed.length, err: wireError(error) }, 'reload refused')
+        throw new RemoteError(
+          error.code ?? 'INTERNAL',
+          `${failed.length} of ${results.length} workers kept their model: ${error.message}`,
+        )
       }
-    },
-  )
+      const ms = performance.now() - started
+      log.info({ path: target, workers: results.length, ms }, 'model swapped in')
+      return { path: target, workers: results.length, ms }
+    }
+    const next = swaps.then(run, run)
+    swaps = next.catch(() => undefined)
+    return next
+  }
 
-  app.post<{ Body: { history: string[]; k: number } }>(
-    '/recommendations',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['history'],
-          properties: {
-            history: { type: 'array', items: { type: 'string' }, maxItems: MAX_HISTORY },
-            k: K_BODY,
+  const startRetrain = async (): Promise<RetrainState> => {
+    if (values.data === undefined)
+      throw new RemoteError('INVALID_ARGUMENT', 'retraining needs the service started with --data')
+    if (retrain.state === 'running')
+      throw new RemoteError(
+        'RETRAIN_RUNNING',
+        'a retraining is running: wait for it (GET /admin/retrain)',
+      )
+    const startedAt = new Date()
+    retrain = { state: 'running', startedAt: startedAt.toISOString() }
+    const script = fileURLToPath(new URL('./train.ts', import.meta.url))
+    const args = ['--data', resolve(values.data), '--model', modelPath]
+    if (values['train-threads'] !== undefined) args.push('--threads', values['train-threads'])
+    const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (b: Buffer) => (out += b))
+    child.stderr.on('data', (b: Buffer) => (err += b))
+    log.info({ pid: child.pid, data: values.data }, 'retraining started')
+    child.on('exit', (code) => {
+      const finish = (state: RetrainState) => {
+        retrain = state
+        log[state.state === 'succeeded' ? 'info' : 'error'](state, 'retraining finished')
+      }
+      const base = {
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        seconds: (Date.now() - startedAt.getTime()) / 1000,
+      }
+      if (code !== 0) {
+        finish({
+          ...base,
+          state: 'failed',
+          error: { code: 'RETRAIN_FAILED', message: err.trim().slice(-2000) },
+        })
+        return
+      }
+      reloadAll(modelPath).then(
+        () =>
+          finish({
+            ...base,
+            state: 'succeeded',
+            result: JSON.parse(out.trim().split('\n').at(-1)!),
+          }),
+        (e: unknown) => finish({ ...base, state: 'failed', error: wireError(e) }),
+      )
+    })
+    return retrain
+  }
+
+  const handle = async (call: WorkerCall): Promise<unknown> => {
+    switch (call.op) {
+      case 'reload':
+        return reloadAll(call.path)
+      case 'retrain':
+        return startRetrain()
+      case 'retrainState':
+        return retrain
+      case 'metrics':
+        return (await aggregator.clusterMetrics()) as string
+    }
+  }
+
+  let ready = 0
+  const fork = (): void => {
+    const worker = cluster.fork({ CORML_SERVICE_WORKER: '1' })
+    live.add(worker)
+    answer<WorkerCall>(worker, handle)
+    worker.on('message', (message: unknown) => {
+      if (isReady(message) && ++ready === workers) {
+        log.info(
+          {
+            listening: message.ready.address,
+            workers,
+            pid: process.pid,
+            loadMs: message.ready.loadMs,
+            mapped: message.ready.mapped,
+            workerPids: [...live].map((w) => w.process.pid),
           },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request) => {
-      const { history, k } = request.body
-      return model.recommendForHistory(history, { k })
-    },
-  )
+          'ready',
+        )
+      }
+    })
+    worker.on('exit', (code, signal) => {
+      live.delete(worker)
+      if (stopping) return
+      log.error({ pid: worker.process.pid, code, signal }, 'worker died; forking another')
+      const now = Date.now()
+      crashes.push(now)
+      while (crashes.length > 0 && crashes[0]! < now - 60_000) crashes.shift()
+      if (crashes.length > 5) {
+        log.fatal('more than 5 worker crashes in a minute; stopping')
+        void shutdown(1)
+      } else {
+        ready--
+        fork()
+      }
+    })
+  }
 
-  app.get<{ Params: { id: string }; Querystring: { k?: string } }>(
-    '/items/:id/similar',
-    {
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'string', minLength: 1 } } },
-        querystring: { type: 'object', properties: { k: K_QUERY }, additionalProperties: false },
-      },
-    },
-    async (request) => ({
-      item: request.params.id,
-      items: model.similarItems(request.params.id, { k: Number(request.query.k ?? 10) }),
-    }),
-  )
+  const shutdown = async (code: number): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log.info({ workers: live.size, drainMs }, 'shutting down')
+    const killer = setTimeout(() => {
+      log.warn({ workers: live.size }, 'shutdown timed out; killing the workers')
+      for (const w of live) w.process.kill('SIGKILL')
+      process.exit(1)
+    }, shutdownTimeoutMs + drainMs)
+    killer.unref()
+    await Promise.allSettled(
+      [...live].map(
+        (w) =>
+          new Promise<void>((done) => {
+            w.once('exit', () => done())
+            ask<PrimaryCall>(w, { op: 'drain' }).catch(() => undefined)
+          }),
+      ),
+    )
+    log.info('stopped')
+    process.exit(code)
+  }
 
-  app.get('/healthz', async () => ({
-    ok: true,
-    algorithm: model.info.algorithm,
-    users: model.numUsers,
-    items: model.numItems,
-    rssBytes: process.memoryUsage().rss,
-  }))
-
-  return app
+  for (let i = 0; i < workers; i++) fork()
+  process.on('SIGHUP', () => void reloadAll(modelPath).catch(() => undefined))
+  process.once('SIGTERM', () => void shutdown(0))
+  process.once('SIGINT', () => void shutdown(0))
 }
 
-/** Runs the service from the command line. */
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      model: { type: 'string' },
-      port: { type: 'string', default: '3000' },
-      host: { type: 'string', default: '127.0.0.1' },
-    },
-  })
-  if (values.model === undefined) {
-    console.error('usage: server.ts --model model.corml [--port 3000] [--host 127.0.0.1]')
-    process.exit(2)
-  }
+/** A worker: one ModelServer and one Fastify app on the shared port. */
+async function worker(): Promise<void> {
   const started = performance.now()
-  const model = await loadModel(values.model)
+  const server = await ModelServer.load(modelPath, { mmap })
   const loadMs = performance.now() - started
-  const app = buildServer(model)
+  let draining = false
+  const channel = process as unknown as Parameters<typeof ask>[0]
+  const app = buildServer(server, {
+    logger: { level: values['log-level']! },
+    logRequests: values['log-requests'],
+    draining: () => draining,
+    metrics: async () => (await ask<WorkerCall>(channel, { op: 'metrics' })) as string,
+    ...(token.length > 0
+      ? {
+          admin: {
+            token,
+            reload: (path) =>
+              ask<WorkerCall>(
+                channel,
+                path === undefined ? { op: 'reload' } : { op: 'reload', path },
+              ),
+            retrain: () => ask<WorkerCall>(channel, { op: 'retrain' }),
+            retrainState: () => ask<WorkerCall>(channel, { op: 'retrainState' }),
+          },
+        }
+      : {}),
+  })
+  // Constructing an aggregator registers the listener that answers the primary's requests.
+  new AggregatorRegistry()
+  AggregatorRegistry.setRegistries([app.metricsRegistry])
+  answer<PrimaryCall>(channel, async (call) => {
+    if (call.op === 'swap') {
+      await server.swap(call.path)
+      return { fingerprint: server.model.info.fingerprint }
+    }
+    draining = true
+    setTimeout(() => {
+      void app.close().then(() => process.exit(0))
+    }, drainMs)
+    return {}
+  })
+  // The primary handles the signals; a worker's own SIGINT (Ctrl-C reaches the whole group)
+  // must not kill it before it drains.
+  process.on('SIGINT', () => undefined)
+  process.on('SIGTERM', () => undefined)
   const address = await app.listen({ port: Number(values.port), host: values.host })
-  // One line on stdout that scripts (the load test) read: where, and how long the load took.
-  console.log(JSON.stringify({ listening: address, loadMs, pid: process.pid }))
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void app.close().then(() => process.exit(0)))
-  }
+  process.send!({ corml: true, ready: { address, loadMs, mapped: server.model.mapped } })
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main()
-}
+if (cluster.isPrimary) await primary()
+else await worker()
