@@ -29,6 +29,14 @@ test('concurrent requests are scored in batches and get what recommend gives', a
   t.is(requests, 100)
   t.is(pending, 0)
   t.true(batches <= 4, `${batches} batches for 100 requests arriving together`)
+  // Requests for different k share a batch, each getting its own k.
+  const mixed = await Promise.all(
+    users.slice(0, 30).map((u, i) => server.recommend(u, { k: 1 + (i % 7) })),
+  )
+  mixed.forEach((items, i) => {
+    t.is(items.length, 1 + (i % 7))
+    t.true(sameRanking(items, model.recommend(users[i]!, { k: 1 + (i % 7) }), 1e-5))
+  })
   // Different options do not share a batch, and each still gets its own answer.
   const [a, b] = await Promise.all([
     server.recommend(users[0]!, { k: 3 }),
@@ -59,6 +67,39 @@ test('an unknown user fails alone, not its batch; the fallback answers it', asyn
     await server.recommend('nobody', { k: 4, fallback: 'popular' }),
     model.popularItems({ k: 4 }),
   )
+})
+
+test('fresh histories and similar items are batched too, and get what the single calls give', async (t) => {
+  const model = await models.corml
+  const server = ModelServer.of(model, { maxWaitMs: 5 })
+  const items = model.itemIds()
+  const histories = Array.from({ length: 40 }, (_, h) =>
+    h % 7 === 0 ? [] : [items[h % items.length]!, items[(h * 3) % items.length]!, `new-${h}`],
+  )
+  const before = server.stats().batches
+  const answers = await Promise.all(histories.map((h) => server.recommendForHistory(h, { k: 4 })))
+  answers.forEach((got, h) => {
+    const alone = model.recommendForHistory(histories[h]!, { k: 4 })
+    t.is(got.ignored, alone.ignored)
+    t.is(got.popular, alone.popular)
+    t.true(sameRanking(got.items, alone.items, 1e-5), String(h))
+  })
+  t.true(server.stats().batches - before <= 2)
+  const fallback = await server.recommendForHistory(['nothing'], { k: 3, fallback: 'popular' })
+  t.deepEqual(fallback, model.recommendForHistory(['nothing'], { k: 3, fallback: 'popular' }))
+  const similar = await Promise.allSettled([
+    ...items.slice(0, 20).map((i) => server.similarItems(i, { k: 5, exclude: [items[1]!] })),
+    server.similarItems('no-such-item'),
+    server.similarItems(items[0]!, { filterSeen: false } as never),
+  ])
+  similar.slice(0, 20).forEach((r, i) => {
+    t.is(r.status, 'fulfilled')
+    const got = (r as PromiseFulfilledResult<Recommendation[]>).value
+    t.true(sameRanking(got, model.similarItems(items[i]!, { k: 5, exclude: [items[1]!] }), 1e-5))
+  })
+  const [unknown, badOption] = similar.slice(20) as PromiseRejectedResult[]
+  t.is(unknown!.reason.code, 'UNKNOWN_ITEM')
+  t.is(badOption!.reason.code, 'INVALID_ARGUMENT')
 })
 
 test('a full queue refuses at once with OVERLOADED, and the server recovers', async (t) => {

@@ -368,13 +368,18 @@ export interface SaveOptions {
   mode?: number
 }
 
-const RECOMMEND_OPTIONS = ['k', 'filterSeen', 'exclude', 'include', 'strict', 'fallback'] as const
+/** @internal */
+export const RECOMMEND_OPTIONS = ['k', 'filterSeen', 'exclude', 'include', 'strict', 'fallback'] as const
 const handles = new WeakMap<Recommender, NativeModel>()
 const itemIdCache = new WeakMap<Recommender, readonly string[]>()
 const infoCache = new WeakMap<Recommender, ModelInfo>()
 
-/** The native options of checked `recommend*` options. */
-function recommendOptions(options: unknown, allowed: readonly string[] = RECOMMEND_OPTIONS) {
+/**
+ * The native options of checked `recommend*` options.
+ *
+ * @internal
+ */
+export function recommendOptions(options: unknown, allowed: readonly string[] = RECOMMEND_OPTIONS) {
   const o = optionsObject(options, 'recommend options', allowed)
   const out = bag<NativeRecommendOptions>()
   out.k = o.k === undefined ? 10 : integer(o.k, 'k', 1)

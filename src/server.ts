@@ -9,9 +9,17 @@
 import { CormlError } from './errors.js'
 import { loadModel, modelFromBuffer } from './models.js'
 import type { AnyModel } from './models.js'
-import { nativeModel } from './recommender.js'
-import type { Id, Recommendation, RecommendOptions } from './recommender.js'
-import { id, integer, invalid, optionalBoolean, optionsObject, show } from './validate.js'
+import { native, nativeAsync } from './errors.js'
+import type { NativeRecommendOptions } from './native/index.cjs'
+import { nativeModel, recommendOptions } from './recommender.js'
+import type {
+  HistoryRecommendations,
+  Id,
+  Recommendation,
+  RecommendOptions,
+  SimilarOptions,
+} from './recommender.js'
+import { id, idList, integer, invalid, optionalBoolean, optionsObject, show } from './validate.js'
 
 /**
  * Options of a {@link ModelServer}.
@@ -35,8 +43,9 @@ export interface ModelServerOptions {
    */
   maxQueue?: number
   /**
-   * Batches scored at the same time, an integer from 1 to 64. Default 2: scoring one batch
-   * already uses every core, so more only adds latency.
+   * Batches scored at the same time, an integer from 1 to 64. Default 1: scoring one batch
+   * already uses every core, and the requests that arrive meanwhile make the next batch larger
+   * (cheaper per request); more only splits the cores between smaller batches.
    */
   concurrency?: number
   /**
@@ -70,18 +79,27 @@ export interface ModelServerStats {
   readonly swaps: number
 }
 
+/** What a request asks for: a known user's list, a fresh history's, or an item's neighbours. */
+type Kind = 'user' | 'history' | 'similar'
+
 /** One request waiting for its batch. */
 interface Waiting {
-  readonly user: string
-  readonly resolve: (items: Recommendation[]) => void
+  readonly kind: Kind
+  /** The user id, the history's item ids, or the item id. */
+  readonly input: string | readonly string[]
+  /** How many items it asked for (a batch is scored for its largest `k`). */
+  readonly k: number
+  readonly resolve: (value: never) => void
   readonly reject: (error: unknown) => void
 }
 
-/** Requests with the same options, batched together. */
+/** Requests with the same filters, batched together whatever their kind and `k`. */
 interface Group {
-  readonly options: RecommendOptions
-  readonly waiting: Waiting[]
+  readonly options: NativeRecommendOptions
+  waiting: Waiting[]
   timer: ReturnType<typeof setTimeout> | undefined
+  /** Whether its oldest request has waited `maxWaitMs`, or it holds a full batch. */
+  due: boolean
 }
 
 const OPTIONS = ['maxWaitMs', 'maxBatch', 'maxQueue', 'concurrency', 'mmap'] as const
@@ -93,18 +111,24 @@ function bounded(value: unknown, name: string, min: number, max: number, fallbac
   return n
 }
 
-/** The options' key: requests with equal keys can share a batch. */
-function keyOf(options: RecommendOptions | undefined): string {
-  if (options === undefined) return '{}'
-  const o = optionsObject(options, 'recommend options', [
-    'k',
-    'filterSeen',
-    'exclude',
-    'include',
-    'strict',
-    'fallback',
-  ])
-  return JSON.stringify([o.k, o.filterSeen, o.exclude, o.include, o.strict, o.fallback])
+/**
+ * A request's native options and its batch key: requests with equal keys share a batch. `k`
+ * is not part of the key (a batch is scored for its largest `k`, and each request gets the first
+ * `k` of its list: the same list, as rankings are a deterministic order), nor is the kind (a
+ * user, a history and an item's neighbours are all rows of one product).
+ */
+function optionsOf(
+  kind: Kind,
+  options: RecommendOptions | SimilarOptions | undefined,
+): { native: NativeRecommendOptions; key: string } {
+  const native =
+    kind === 'similar'
+      ? recommendOptions(options, ['k', 'exclude', 'include', 'strict'])
+      : recommendOptions(options)
+  // An item's neighbours are its one-item history's recommendations, without the item.
+  if (kind === 'similar') native.filterSeen = true
+  const { filterSeen, exclude, include, strict, popularFallback } = native
+  return { native, key: JSON.stringify([filterSeen, exclude, include, strict, popularFallback]) }
 }
 
 /**
@@ -132,7 +156,6 @@ export class ModelServer {
   readonly #inFlight = new Map<AnyModel, number>()
   readonly #retired = new Set<AnyModel>()
   readonly #groups = new Map<string, Group>()
-  readonly #ready: { waiting: Waiting[]; options: RecommendOptions }[] = []
   readonly #maxWaitMs: number
   readonly #maxBatch: number
   readonly #maxQueue: number
@@ -151,7 +174,7 @@ export class ModelServer {
     this.#maxWaitMs = bounded(o.maxWaitMs, 'maxWaitMs', 0, 100, 2)
     this.#maxBatch = bounded(o.maxBatch, 'maxBatch', 1, 4096, 256)
     this.#maxQueue = bounded(o.maxQueue, 'maxQueue', 1, Number.MAX_SAFE_INTEGER, 4096)
-    this.#concurrency = bounded(o.concurrency, 'concurrency', 1, 64, 2)
+    this.#concurrency = bounded(o.concurrency, 'concurrency', 1, 64, 1)
     this.#mmap = optionalBoolean(o.mmap, 'mmap') ?? false
     nativeModel(model, 'model')
     this.#model = model
@@ -219,11 +242,57 @@ export class ModelServer {
    * ```
    */
   recommend(userId: Id, options?: RecommendOptions): Promise<Recommendation[]> {
-    let user: string
+    return this.#enqueue<Recommendation[]>('user', () => id(userId, 'userId'), options)
+  }
+
+  /**
+   * The top-`k` items for a fresh history, like {@link Recommender.recommendForHistory} (unknown
+   * item ids are ignored and counted), scored with the other histories that arrive within
+   * `maxWaitMs` off the event loop: the path for a user's latest interactions. Rejects with
+   * `OVERLOADED` when `maxQueue` requests are pending.
+   *
+   * @example
+   * ```ts
+   * const { items } = await server.recommendForHistory([...trainingItems, 'just-bought'], { k: 10 })
+   * ```
+   */
+  recommendForHistory(
+    itemIds: readonly Id[],
+    options?: RecommendOptions,
+  ): Promise<HistoryRecommendations> {
+    return this.#enqueue<HistoryRecommendations>(
+      'history',
+      () => idList(itemIds, 'itemIds'),
+      options,
+    )
+  }
+
+  /**
+   * The `k` items most like `itemId`, like {@link Recommender.similarItems}, scored with the
+   * other requests that arrive within `maxWaitMs` off the event loop (`UNKNOWN_ITEM` for an
+   * unknown id fails that request alone).
+   *
+   * @example
+   * ```ts
+   * const alike = await server.similarItems('item-7', { k: 5 })
+   * ```
+   */
+  similarItems(itemId: Id, options?: SimilarOptions): Promise<Recommendation[]> {
+    return this.#enqueue<Recommendation[]>('similar', () => id(itemId, 'itemId'), options)
+  }
+
+  /** Adds a request to its group's batch, or refuses it. */
+  #enqueue<T>(
+    kind: Kind,
+    input: () => string | readonly string[],
+    options: RecommendOptions | SimilarOptions | undefined,
+  ): Promise<T> {
+    let value: string | readonly string[]
     let key: string
+    let native_: NativeRecommendOptions
     try {
-      user = id(userId, 'userId')
-      key = keyOf(options)
+      value = input()
+      ;({ native: native_, key } = optionsOf(kind, options))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -238,18 +307,24 @@ export class ModelServer {
       )
     }
     this.#pending++
-    return new Promise<Recommendation[]>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let group = this.#groups.get(key)
       if (group === undefined) {
-        group = { options: options ?? {}, waiting: [], timer: undefined }
+        group = { options: native_, waiting: [], timer: undefined, due: false }
         this.#groups.set(key, group)
       }
-      group.waiting.push({ user, resolve, reject })
+      group.waiting.push({
+        kind,
+        input: value,
+        k: native_.k,
+        resolve: resolve as (value: never) => void,
+        reject,
+      })
       if (group.waiting.length >= this.#maxBatch) {
-        this.#seal(key, group)
-      } else if (group.timer === undefined) {
-        const sealed = group
-        group.timer = setTimeout(() => this.#seal(key, sealed), this.#maxWaitMs)
+        this.#markDue(group)
+      } else if (group.timer === undefined && !group.due) {
+        const waiting = group
+        group.timer = setTimeout(() => this.#markDue(waiting), this.#maxWaitMs)
       }
     })
   }
@@ -294,27 +369,38 @@ export class ModelServer {
     else this.#retired.add(model)
   }
 
-  /** Moves a group's requests to the queue of batches to score. */
-  #seal(key: string, group: Group): void {
+  /** Makes a group's requests ready to score, and scores them if a slot is free. */
+  #markDue(group: Group): void {
     if (group.timer !== undefined) clearTimeout(group.timer)
     group.timer = undefined
-    if (this.#groups.get(key) === group) this.#groups.delete(key)
-    if (group.waiting.length === 0) return
-    for (let i = 0; i < group.waiting.length; i += this.#maxBatch) {
-      this.#ready.push({
-        waiting: group.waiting.slice(i, i + this.#maxBatch),
-        options: group.options,
-      })
-    }
+    group.due = true
     this.#drain()
   }
 
-  /** Starts batches while fewer than `concurrency` are running. */
+  /**
+   * Starts batches while fewer than `concurrency` are running, oldest group first. Requests that
+   * arrive while every slot is busy join their group's next batch: the busier the server, the
+   * larger (and cheaper per request) its batches.
+   */
   #drain(): void {
-    while (this.#running < this.#concurrency && this.#ready.length > 0) {
-      const batch = this.#ready.shift()!
+    while (this.#running < this.#concurrency) {
+      let next: [string, Group] | undefined
+      for (const entry of this.#groups) {
+        if (entry[1].due) {
+          next = entry
+          break
+        }
+      }
+      if (next === undefined) return
+      const [key, group] = next
+      const waiting = group.waiting.slice(0, this.#maxBatch)
+      group.waiting = group.waiting.slice(this.#maxBatch)
+      // Map order is insertion order: a group with requests left goes to the back.
+      this.#groups.delete(key)
+      if (group.waiting.length > 0) this.#groups.set(key, group)
       this.#running++
-      void this.#score(batch.waiting, batch.options).finally(() => {
+      const k = Math.max(...waiting.map((w) => w.k))
+      void this.#score(waiting, { ...group.options, k }).finally(() => {
         this.#running--
         this.#drain()
       })
@@ -322,33 +408,69 @@ export class ModelServer {
   }
 
   /** Scores one batch on the current model and answers each of its requests. */
-  async #score(waiting: readonly Waiting[], options: RecommendOptions): Promise<void> {
+  async #score(waiting: readonly Waiting[], options: NativeRecommendOptions): Promise<void> {
     const model = this.#model
     this.#inFlight.set(model, (this.#inFlight.get(model) ?? 0) + 1)
     this.#batches++
     try {
-      const native = nativeModel(model, 'model')
-      const popular = options.fallback === 'popular'
-      // Unknown users are answered one by one (UNKNOWN_USER), not by failing the batch.
-      const known = popular ? null : native.knowsUsers(waiting.map((w) => w.user))
-      const scored = waiting.filter((_, i) => known === null || known[i] === 1)
-      for (const [i, w] of waiting.entries()) {
-        if (known !== null && known[i] !== 1) {
-          try {
-            // Throws UNKNOWN_USER; should the user have been added since, it answers.
-            w.resolve(model.recommend(w.user, options))
-          } catch (error) {
-            w.reject(error)
-          }
+      const handle = nativeModel(model, 'model')
+      // Unknown users and items are answered one by one (UNKNOWN_USER / UNKNOWN_ITEM), not by
+      // failing the batch: the single call throws the error its caller would get.
+      const users = waiting.filter((w) => w.kind === 'user').map((w) => w.input as string)
+      const knownUsers =
+        options.popularFallback === true || users.length === 0 ? null : handle.knowsUsers(users)
+      const similar = waiting.filter((w) => w.kind === 'similar').map((w) => w.input as string)
+      const knownItems = similar.length === 0 ? null : handle.knowsItems(similar)
+      const scored: Waiting[] = []
+      let [u, i] = [0, 0]
+      for (const w of waiting) {
+        const known =
+          w.kind === 'user'
+            ? knownUsers === null || knownUsers[u++] === 1
+            : w.kind === 'similar'
+              ? knownItems![i++] === 1
+              : true
+        if (known) {
+          scored.push(w)
+          continue
+        }
+        try {
+          // Throws; should the id be known after all, it answers.
+          const own = { ...optionsFor(w, options) }
+          w.resolve(
+            (w.kind === 'user'
+              ? model.recommend(w.input as string, own)
+              : model.similarItems(w.input as string, own)) as never,
+          )
+        } catch (error) {
+          w.reject(error)
         }
       }
-      if (scored.length > 0) {
-        const batch = await model.recommendBatch(
-          scored.map((w) => w.user),
-          options,
-        )
-        scored.forEach((w, r) => w.resolve(batch.at(r)))
-      }
+      if (scored.length === 0) return
+      const requests = scored.map((w) =>
+        w.kind === 'similar' ? [w.input as string] : (w.input as string | string[]),
+      )
+      const histories = scored.filter((w) => w.kind === 'history')
+      const knownHistory =
+        histories.length === 0
+          ? null
+          : handle.knowsItems(histories.flatMap((w) => w.input as string[]))
+      const batch = await nativeAsync(native(() => handle.recommendRequests(requests, options)))
+      const ids = model.itemIds()
+      let at = 0
+      scored.forEach((w, r) => {
+        const items = rowOf(batch, r, ids, w.k)
+        if (w.kind !== 'history') {
+          w.resolve(items as never)
+          return
+        }
+        const n = (w.input as string[]).length
+        let ignored = 0
+        for (let j = at; j < at + n; j++) if (knownHistory![j] !== 1) ignored++
+        at += n
+        const popular = options.popularFallback === true && ignored === n
+        w.resolve({ items, ignored, popular } as never)
+      })
     } catch (error) {
       for (const w of waiting) w.reject(error)
     } finally {
@@ -363,4 +485,31 @@ export class ModelServer {
       }
     }
   }
+}
+
+/** The public options that reproduce a request's native ones, for its single call. */
+function optionsFor(w: Waiting, options: NativeRecommendOptions): RecommendOptions {
+  const own: RecommendOptions = { k: w.k }
+  if (w.kind !== 'similar') own.filterSeen = options.filterSeen ?? true
+  if (options.exclude !== undefined) own.exclude = options.exclude
+  if (options.include !== undefined) own.include = options.include
+  if (options.strict !== undefined) own.strict = options.strict
+  if (options.popularFallback === true && w.kind !== 'similar') own.fallback = 'popular'
+  return own
+}
+
+/** The first `k` entries of row `r` of a native batch as a list, without padding. */
+function rowOf(
+  batch: { k: number; items: Int32Array; scores: Float32Array },
+  r: number,
+  ids: readonly string[],
+  k: number,
+): Recommendation[] {
+  const out: Recommendation[] = []
+  for (let c = r * batch.k; c < r * batch.k + Math.min(k, batch.k); c++) {
+    const item = batch.items[c]!
+    if (item < 0) break
+    out.push({ item: ids[item]!, score: batch.scores[c]! })
+  }
+  return out
 }

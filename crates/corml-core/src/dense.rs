@@ -21,6 +21,74 @@ pub fn try_vec(len: usize) -> Result<Vec<f32>> {
     Ok(v)
 }
 
+/// Score buffers kept for the next batch: a batch's dense scores (256 histories × 41k items is
+/// 42 MB) would otherwise be a fresh allocation each time, which the kernel hands out as pages
+/// faulted in and zeroed one by one on first touch — more time than the products that fill them.
+static SPARE_SCRATCH: std::sync::Mutex<Vec<Vec<f32>>> = std::sync::Mutex::new(Vec::new());
+/// At most this many buffers are kept (a server scores a batch or two at a time).
+const SPARE_SCRATCH_BUFFERS: usize = 2;
+/// Buffers above this many floats (256 MiB) are freed, not kept.
+const SPARE_SCRATCH_MAX: usize = 1 << 26;
+
+/// A reusable `f32` buffer of unspecified contents (see [`Scratch::take`]).
+pub struct Scratch(Vec<f32>);
+
+impl Scratch {
+    /// A buffer of `len` floats, reusing one freed earlier when there is one large enough. Its
+    /// contents are unspecified (whatever a previous user left, or zeros): callers overwrite it.
+    pub fn take(len: usize) -> Result<Scratch> {
+        let spare = SPARE_SCRATCH.lock().ok().and_then(|mut spare| {
+            let at = spare.iter().position(|b| b.capacity() >= len)?;
+            Some(spare.swap_remove(at))
+        });
+        let mut buffer = match spare {
+            Some(buffer) => buffer,
+            None => {
+                let mut buffer = Vec::new();
+                buffer.try_reserve_exact(len).map_err(|_| {
+                    Error::OutOfMemory(format!(
+                        "could not allocate {} for a score buffer",
+                        format_bytes(len as u64 * 4)
+                    ))
+                })?;
+                buffer
+            }
+        };
+        if buffer.len() < len {
+            buffer.resize(len, 0.0);
+        } else {
+            buffer.truncate(len);
+        }
+        Ok(Scratch(buffer))
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.0.capacity() > SPARE_SCRATCH_MAX {
+            return;
+        }
+        if let Ok(mut spare) = SPARE_SCRATCH.lock() {
+            if spare.len() < SPARE_SCRATCH_BUFFERS {
+                spare.push(std::mem::take(&mut self.0));
+            }
+        }
+    }
+}
+
 /// Bytes as a short human-readable string (`6.7 GB`).
 pub fn format_bytes(bytes: u64) -> String {
     let b = bytes as f64;

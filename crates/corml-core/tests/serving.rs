@@ -4,7 +4,7 @@
 mod common;
 
 use corml_core::dataset::Interactions;
-use corml_core::model::{CormlParams, EaseParams, Filters, Model, Who};
+use corml_core::model::{CormlParams, EaseParams, Filters, Model, Request, Who};
 use corml_core::{Device, ErrorCode};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -120,6 +120,68 @@ fn similar_items_are_the_one_item_history_without_the_item() {
         };
         let similar = model.similar_items(0, 5, &only).unwrap();
         assert!(similar.iter().all(|s| s.item == 1 || s.item == 2));
+    }
+}
+
+#[test]
+fn histories_scored_together_get_what_each_gets_alone() {
+    for model in models() {
+        let name = model.algorithm().name();
+        let n = model.items().len() as u32;
+        // Histories of every length, an empty one, duplicates, and more than one batch's worth.
+        let histories: Vec<Vec<u32>> = (0..300u32)
+            .map(|h| match h % 5 {
+                0 => Vec::new(),
+                1 => vec![h % n, h % n],
+                _ => (0..h % 11).map(|j| (h * 7 + j * 13) % n).collect(),
+            })
+            .collect();
+        for filters in [
+            Filters::default(),
+            Filters {
+                filter_seen: true,
+                exclude: vec![0, 3],
+                include: None,
+            },
+        ] {
+            let together = model.recommend_histories(&histories, 7, &filters).unwrap();
+            assert_eq!(together.len(), histories.len());
+            for (h, got) in histories.iter().zip(&together) {
+                let alone = model.recommend_history(h, 7, &filters).unwrap();
+                // One product for the batch, one for the history alone: equal to rounding.
+                assert_eq!(got.len(), alone.len(), "{name} {h:?}");
+                for (a, b) in got.iter().zip(&alone) {
+                    assert!((a.score - b.score).abs() <= 1e-5 * (1.0 + b.score.abs()), "{name} {h:?}");
+                }
+            }
+        }
+        // Users and histories mixed in one call get what each gets alone.
+        let users: Vec<u32> = (0..model.users().len() as u32).collect();
+        let requests: Vec<Request<'_>> = users
+            .iter()
+            .zip(&histories)
+            .flat_map(|(&u, h)| [Request::User(u), Request::History(h)])
+            .collect();
+        let mixed = model
+            .recommend_requests(&requests, 5, &Filters::default())
+            .unwrap();
+        for (request, got) in requests.iter().zip(&mixed) {
+            let alone = match *request {
+                Request::User(u) => model
+                    .recommend_users(&[u], 5, &Filters::default())
+                    .unwrap()
+                    .remove(0),
+                Request::History(h) => model.recommend_history(h, 5, &Filters::default()).unwrap(),
+            };
+            assert_eq!(got.len(), alone.len(), "{name} {request:?}");
+            for (a, b) in got.iter().zip(&alone) {
+                assert!((a.score - b.score).abs() <= 1e-5 * (1.0 + b.score.abs()), "{name}");
+            }
+        }
+        let bad_user = model.recommend_requests(&[Request::User(u32::MAX)], 3, &Filters::default());
+        assert_eq!(bad_user.unwrap_err().code(), ErrorCode::InvalidArgument);
+        let bad = model.recommend_histories(&[vec![0], vec![n]], 3, &Filters::default());
+        assert_eq!(bad.unwrap_err().code(), ErrorCode::InvalidArgument);
     }
 }
 

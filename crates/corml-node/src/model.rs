@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use corml_core::files::FileMode;
-use corml_core::model::{Explanation, Filters, Model, Scored, Who};
-use napi::bindgen_prelude::{AsyncTask, Float32Array, Int32Array, Uint8Array};
+use corml_core::model::{Explanation, Filters, Model, Request, Scored, Who};
+use napi::bindgen_prelude::{AsyncTask, Either, Float32Array, Int32Array, Uint8Array};
 use napi_derive::napi;
 
 use crate::convert::{indices, integer, top_k};
@@ -23,6 +23,12 @@ pub type ModelTask = JobTask<Model, NativeModel>;
 
 /// Recommends for a batch of users off the main thread.
 pub type RecommendBatchTask = JobTask<BatchRecommendations, BatchRecommendations>;
+
+/// A request of `recommendRequests`, owning its history.
+enum Owned {
+    User(u32),
+    History(Vec<u32>),
+}
 
 /// The options of the `recommend*` calls.
 #[napi(object)]
@@ -455,6 +461,19 @@ impl NativeModel {
         ))
     }
 
+    /// Whether each id is an item of the training data (1) or not (0), in order.
+    #[napi]
+    pub fn knows_items(&self, item_ids: Vec<String>) -> Result<Uint8Array> {
+        let inner = self.model()?;
+        let items = inner.items();
+        Ok(Uint8Array::new(
+            item_ids
+                .iter()
+                .map(|id| u8::from(items.get(id).is_some()))
+                .collect(),
+        ))
+    }
+
     /// All user ids, by index.
     #[napi]
     pub fn user_ids(&self) -> Result<Vec<String>> {
@@ -584,6 +603,68 @@ impl NativeModel {
                             None => popular.clone(),
                         })
                         .collect();
+                    Ok(flatten(lists, k))
+                },
+                same,
+            ))
+        })
+    }
+
+    /// Top-`k` items for many requests at once, scored together off the main thread in
+    /// batches, as flat typed arrays: each request is a known user's id (as `recommend`) or a
+    /// history of item ids (as `recommendForHistory`; unknown ids are ignored; `similarItems` is
+    /// a one-item history with `filterSeen`). An unknown user is `UNKNOWN_USER`, unless
+    /// `popularFallback`, which gives it, and every history with no known item, the popular
+    /// items.
+    #[napi(ts_return_type = "Promise<BatchRecommendations>")]
+    pub fn recommend_requests(
+        &self,
+        requests: Vec<Either<String, Vec<String>>>,
+        options: NativeRecommendOptions,
+    ) -> Result<AsyncTask<RecommendBatchTask>> {
+        let inner = self.model()?;
+        let k = top_k(options.k)?.min(inner.items().len());
+        catch_panic(|| {
+            let filters = Self::filters(&inner, &options, options.filter_seen)?;
+            let fallback = options.popular_fallback.unwrap_or(false);
+            let items = inner.items();
+            // `None`: an unknown user answered with the popular items.
+            let requests: Vec<Option<Owned>> = requests
+                .iter()
+                .map(|r| match r {
+                    Either::A(user) => match inner.user_index(user) {
+                        Ok(u) => Ok(Some(Owned::User(u))),
+                        Err(_) if fallback => Ok(None),
+                        Err(e) => Err(from_core(e)),
+                    },
+                    Either::B(history) => Ok(Some(Owned::History(
+                        history.iter().filter_map(|id| items.get(id)).collect(),
+                    ))),
+                })
+                .collect::<Result<_>>()?;
+            let model = inner.clone();
+            Ok(RecommendBatchTask::spawn(
+                move || {
+                    let borrowed: Vec<Request<'_>> = requests
+                        .iter()
+                        .map(|r| match r {
+                            Some(Owned::User(u)) => Request::User(*u),
+                            Some(Owned::History(h)) => Request::History(h),
+                            None => Request::History(&[]),
+                        })
+                        .collect();
+                    let mut lists = model
+                        .recommend_requests(&borrowed, k, &filters)
+                        .map_err(from_core)?;
+                    let empty = |r: &Request<'_>| matches!(r, Request::History(h) if h.is_empty());
+                    if fallback && borrowed.iter().any(empty) {
+                        let popular = model.popular_items(k, &filters).map_err(from_core)?;
+                        for (list, r) in lists.iter_mut().zip(&borrowed) {
+                            if empty(r) {
+                                list.clone_from(&popular);
+                            }
+                        }
+                    }
                     Ok(flatten(lists, k))
                 },
                 same,

@@ -827,22 +827,37 @@ impl Scorer for CormlModel {
 
     /// `y = y_G + y_H` (`docs/algorithm.md`, "Scoring").
     fn score_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()> {
+        self.score_rows(histories, out, &|_, _| {})
+    }
+
+    /// The graph part's product, then one pass per row: its `⊙ d^1/2` and clamp, the metric
+    /// part, and `finish`.
+    fn score_rows(
+        &self,
+        histories: &Csr,
+        out: &mut [f32],
+        finish: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) -> Result<()> {
         let n = self.n_items();
         let graph_weight = 1.0 / self.params.lambda - 1.0;
         if graph_weight > 0.0 {
-            self.graph.scores_into(histories, 1.0, out)?;
-        } else {
-            out.fill(0.0);
+            self.graph.raw_into(histories, out)?;
         }
+        let sqrt_degree = self.graph.sqrt_degree();
         out.par_chunks_mut(n.max(1))
             .enumerate()
             .for_each(|(r, row)| {
                 let (items, weights) = (histories.row_indices(r), histories.row_values(r));
                 if graph_weight > 0.0 {
+                    row.iter_mut()
+                        .zip(sqrt_degree)
+                        .for_each(|(x, s)| *x *= s);
                     for (&i, &w) in items.iter().zip(weights) {
                         row[i as usize] -= w * self.graph.sumsq()[i as usize];
                     }
                     row.iter_mut().for_each(|x| *x = graph_weight * x.max(0.0));
+                } else {
+                    row.fill(0.0);
                 }
                 for (&i, &w) in items.iter().zip(weights) {
                     let i = i as usize;
@@ -855,7 +870,9 @@ impl Scorer for CormlModel {
                         row[j as usize] += w * x;
                     }
                 }
+                finish(r, row);
             });
         Ok(())
     }
 }
+

@@ -11,12 +11,12 @@ pub mod gfcf;
 pub mod hyperparameters;
 pub mod spectral;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
 use crate::dataset::{item_degrees, IdMap, Interactions};
-use crate::dense::{available_memory, format_bytes, try_vec};
+use crate::dense::{available_memory, format_bytes, try_vec, Scratch};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
@@ -30,8 +30,25 @@ pub trait Scorer: Send + Sync {
     fn n_items(&self) -> usize;
 
     /// Writes the scores of each history (a row of `histories`, over items) into `out`,
-    /// row-major `histories.rows() × n_items()`.
+    /// row-major `histories.rows() × n_items()`. Every entry is written (`out` may hold
+    /// anything on entry).
     fn score_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()>;
+
+    /// [`Scorer::score_into`], then `finish(r, row)` on each row's scores, rows in parallel. A
+    /// scorer that ends with a pass over each row runs `finish` in that pass, while the row is
+    /// still in cache (a batch's scores are far larger than the caches).
+    fn score_rows(
+        &self,
+        histories: &Csr,
+        out: &mut [f32],
+        finish: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) -> Result<()> {
+        self.score_into(histories, out)?;
+        out.par_chunks_mut(self.n_items().max(1))
+            .enumerate()
+            .for_each(|(r, row)| finish(r, row));
+        Ok(())
+    }
 }
 
 /// The algorithm behind a [`Model`].
@@ -175,6 +192,15 @@ pub struct Explanation {
     pub graph: f32,
     /// Each history item's part, largest `metric + graph` first.
     pub contributions: Vec<Contribution>,
+}
+
+/// One request of [`Model::recommend_requests`].
+#[derive(Clone, Copy, Debug)]
+pub enum Request<'a> {
+    /// A known user, by index: scored from their training row.
+    User(u32),
+    /// A new history of item indices.
+    History(&'a [u32]),
 }
 
 /// Results above this size (bytes) are checked against the free memory before they are built.
@@ -373,6 +399,71 @@ impl Model {
             .unwrap_or_default())
     }
 
+    /// Top-`k` items for each of many requests, known users and new histories mixed, scored
+    /// together in batches (what a server does with the requests that arrive together): for
+    /// each, what [`Model::recommend_users`] or [`Model::recommend_history`] gives. An empty
+    /// history gets no items.
+    pub fn recommend_requests(
+        &self,
+        requests: &[Request<'_>],
+        k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<Vec<Scored>>> {
+        let mut out = vec![Vec::new(); requests.len()];
+        let scored: Vec<usize> = (0..requests.len())
+            .filter(|&r| !matches!(requests[r], Request::History(h) if h.is_empty()))
+            .collect();
+        for chunk in scored.chunks(SCORE_BATCH) {
+            let mut pairs = Vec::new();
+            for (row, &r) in chunk.iter().enumerate() {
+                let items = match requests[r] {
+                    Request::User(u) => {
+                        if u as usize >= self.users.len() {
+                            return Err(Error::invalid(format!("user index {u} is out of range")));
+                        }
+                        self.train.row_indices(u as usize)
+                    }
+                    Request::History(h) => h,
+                };
+                pairs.extend(items.iter().map(|&i| (row as u32, i)));
+            }
+            // `from_pairs` rejects item indices out of range.
+            let rows = Csr::from_pairs(chunk.len(), self.items.len(), &pairs)?;
+            for (&r, top) in chunk.iter().zip(self.recommend_rows(&rows, k, filters)?) {
+                out[r] = top;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Top-`k` items for each of many new histories of item indices (duplicates ignored),
+    /// scored together in batches: [`Model::recommend_history`] for each, in order. An empty
+    /// history gets no items.
+    pub fn recommend_histories(
+        &self,
+        histories: &[Vec<u32>],
+        k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<Vec<Scored>>> {
+        let mut out = vec![Vec::new(); histories.len()];
+        let scored: Vec<usize> = (0..histories.len())
+            .filter(|&h| !histories[h].is_empty())
+            .collect();
+        for chunk in scored.chunks(SCORE_BATCH) {
+            let pairs: Vec<(u32, u32)> = chunk
+                .iter()
+                .enumerate()
+                .flat_map(|(r, &h)| histories[h].iter().map(move |&i| (r as u32, i)))
+                .collect();
+            // `from_pairs` rejects indices out of range.
+            let rows = Csr::from_pairs(chunk.len(), self.items.len(), &pairs)?;
+            for (&h, top) in chunk.iter().zip(self.recommend_rows(&rows, k, filters)?) {
+                out[h] = top;
+            }
+        }
+        Ok(out)
+    }
+
     /// The `k` most popular items of the training data (most training interactions first, ties
     /// by lower index), with the `exclude` / `include` filters (`filter_seen` has no history to
     /// apply to): the cold-start answer for a user or a history the model cannot score. The
@@ -507,33 +598,39 @@ impl Model {
 
     fn recommend_rows(&self, rows: &Csr, k: usize, filters: &Filters) -> Result<Vec<Vec<Scored>>> {
         let n = self.items.len();
-        let mut scores = self.score(rows)?;
+        let mut scores = Scratch::take(rows.rows() * n)?;
         let allowed = filters.include.as_ref().map(|inc| {
             let mut mask = vec![false; n];
             inc.iter().for_each(|&i| mask[i as usize] = true);
             mask
         });
-        Ok(scores
-            .par_chunks_mut(n.max(1))
-            .enumerate()
-            .map(|(r, row)| {
-                if filters.filter_seen {
-                    rows.row_indices(r)
-                        .iter()
-                        .for_each(|&i| row[i as usize] = f32::NEG_INFINITY);
-                }
-                filters
-                    .exclude
+        let tops: Vec<OnceLock<Vec<Scored>>> = (0..rows.rows()).map(|_| OnceLock::new()).collect();
+        // Filtering and selecting the top k run in the scorer's last pass over each row.
+        let finish = |r: usize, row: &mut [f32]| {
+            if filters.filter_seen {
+                rows.row_indices(r)
                     .iter()
                     .for_each(|&i| row[i as usize] = f32::NEG_INFINITY);
-                if let Some(mask) = &allowed {
-                    row.iter_mut()
-                        .zip(mask)
-                        .filter(|(_, &m)| !m)
-                        .for_each(|(x, _)| *x = f32::NEG_INFINITY);
-                }
-                top_k(row, k)
-            })
+            }
+            filters
+                .exclude
+                .iter()
+                .for_each(|&i| row[i as usize] = f32::NEG_INFINITY);
+            if let Some(mask) = &allowed {
+                row.iter_mut()
+                    .zip(mask)
+                    .filter(|(_, &m)| !m)
+                    .for_each(|(x, _)| *x = f32::NEG_INFINITY);
+            }
+            // Each row is finished once.
+            let _ = tops[r].set(top_k(row, k));
+        };
+        self.algorithm
+            .scorer()
+            .score_rows(rows, &mut scores, &finish)?;
+        Ok(tops
+            .into_iter()
+            .map(|top| top.into_inner().unwrap_or_default())
             .collect())
     }
 }
@@ -570,22 +667,33 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<Scored> {
     let eligible = |s: f32| s > f32::NEG_INFINITY && !s.is_nan();
     let mut best: Vec<Scored> = if k.saturating_mul(8) < scores.len() {
         let mut heap = std::collections::BinaryHeap::with_capacity(k);
-        for (i, &score) in scores.iter().enumerate() {
-            if !eligible(score) {
-                continue;
+        for (b, block) in scores.chunks(TOP_K_BLOCK).enumerate() {
+            // Once the heap is full, a block with no score above its worst is skipped whole:
+            // the block's maximum is one vectorized pass (`max` ignores NaN).
+            if heap.len() == k {
+                let worst = heap.peek().map_or(f32::NEG_INFINITY, |w: &Worst| w.0.score);
+                if block.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x)) <= worst {
+                    continue;
+                }
             }
-            if heap.len() < k {
-                heap.push(Worst(Scored {
-                    item: i as u32,
-                    score,
-                }));
-            } else if let Some(mut top) = heap.peek_mut() {
-                // Items come in increasing index, so an equal score never beats the top.
-                if score > top.0.score {
-                    *top = Worst(Scored {
+            for (o, &score) in block.iter().enumerate() {
+                if !eligible(score) {
+                    continue;
+                }
+                let i = b * TOP_K_BLOCK + o;
+                if heap.len() < k {
+                    heap.push(Worst(Scored {
                         item: i as u32,
                         score,
-                    });
+                    }));
+                } else if let Some(mut top) = heap.peek_mut() {
+                    // Items come in increasing index, so an equal score never beats the top.
+                    if score > top.0.score {
+                        *top = Worst(Scored {
+                            item: i as u32,
+                            score,
+                        });
+                    }
                 }
             }
         }
@@ -609,6 +717,9 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<Scored> {
     best.sort_unstable_by(ranking);
     best
 }
+
+/// Scores per block of [`top_k`]'s skip test.
+const TOP_K_BLOCK: usize = 64;
 
 /// The recommendation order: higher score first, then lower item index.
 fn ranking(a: &Scored, b: &Scored) -> std::cmp::Ordering {

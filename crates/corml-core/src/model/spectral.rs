@@ -109,9 +109,28 @@ impl SpectralFilter {
         }
     }
 
+    /// `d^1/2`, by item: what [`SpectralFilter::raw_into`]'s scores are multiplied by.
+    pub fn sqrt_degree(&self) -> &[f32] {
+        &self.sqrt_degree
+    }
+
     /// Writes `scale · filter(r)` for every row `r` of `histories` into `out`, row-major
     /// `histories.rows() × items`.
     pub fn scores_into(&self, histories: &Csr, scale: f32, out: &mut [f32]) -> Result<()> {
+        self.raw_into(histories, out)?;
+        let n = self.n.max(1);
+        out.par_chunks_mut(n).for_each(|row| {
+            row.iter_mut()
+                .zip(&self.sqrt_degree)
+                .for_each(|(x, s)| *x *= scale * s);
+        });
+        Ok(())
+    }
+
+    /// Writes `(r ⊙ d^-1/2) · V · Vᵀ` for every row `r` of `histories` into `out` (the filter
+    /// before its final `⊙ d^1/2`, which a caller fuses with its own pass over the scores).
+    /// Every entry of `out` is written.
+    pub fn raw_into(&self, histories: &Csr, out: &mut [f32]) -> Result<()> {
         let (n, k, b) = (self.n, self.k, histories.rows());
         if k == 0 || n == 0 {
             out.fill(0.0);
@@ -123,34 +142,20 @@ impl SpectralFilter {
             .enumerate()
             .for_each(|(r, p)| self.project(histories.row_indices(r), histories.row_values(r), p));
         if b == 1 {
-            self.score_one(&projected, scale, out);
+            out.par_chunks_mut(ITEMS_PER_TASK)
+                .enumerate()
+                .for_each(|(t, chunk)| {
+                    let first = t * ITEMS_PER_TASK;
+                    let rows = &self.v_rows[first * k..(first + chunk.len()) * k];
+                    dot_rows(rows, &projected, chunk);
+                });
             return Ok(());
         }
         let dst = MatMut::from_row_major_slice_mut(out, b, n);
         let lhs = MatRef::from_row_major_slice(&projected, b, k);
         let rhs = MatRef::from_row_major_slice(&self.v_rows, n, k).transpose();
-        matmul(dst, Accum::Replace, lhs, rhs, scale, Par::rayon(0));
-        out.par_chunks_mut(n).for_each(|row| {
-            row.iter_mut()
-                .zip(&self.sqrt_degree)
-                .for_each(|(x, s)| *x *= s);
-        });
+        matmul(dst, Accum::Replace, lhs, rhs, 1.0, Par::rayon(0));
         Ok(())
-    }
-
-    /// One history: `out_i = scale · d_i^1/2 · (V_i · p)`, items split over the rayon pool.
-    fn score_one(&self, p: &[f32], scale: f32, out: &mut [f32]) {
-        out.par_chunks_mut(ITEMS_PER_TASK)
-            .enumerate()
-            .for_each(|(t, chunk)| {
-                let first = t * ITEMS_PER_TASK;
-                let rows = &self.v_rows[first * self.k..(first + chunk.len()) * self.k];
-                dot_rows(rows, p, chunk);
-                chunk
-                    .iter_mut()
-                    .zip(&self.sqrt_degree[first..])
-                    .for_each(|(x, s)| *x *= scale * s);
-            });
     }
 }
 
