@@ -5,15 +5,25 @@
  *    CoRML trains on ML-1M (the Gowalla preset, `partitionRatio` 1) in the same process: the
  *    calls' latency (p50, p99, max) and the event loop's longest stall
  *    (`monitorEventLoopDelay`), beside the same figures with no fit running.
+ * 2. **Under load, with hot swaps.** The example cluster service on the model, `--seconds` at
+ *    `--connections` with a swap every `--swap-every` seconds (`examples/service/loadtest.ts`,
+ *    whose figures check themselves against Little's law and the server's own metrics), and
+ *    the service's memory before the first swap and after the third.
+ * 3. **Shared memory.** The service with one worker and with two, the model mapped and read
+ *    into each worker's heap, and the same for a tiny model: what the second worker adds for
+ *    the model, in proportional set size (PSS, which counts a shared page once).
+ * 4. **Load time.** `loadModel` with and without `mmap` for models of several sizes.
  *
  * ```sh
- * npm run bench:live -- --model gowalla.corml [--rate 200] [--data-dir ../shared/data] [--json]
+ * npm run bench:live -- [--model gowalla.corml] [--rate 200] [--seconds 60] [--connections 100]
+ *   [--swap-every 10] [--data-dir ../shared/data] [--json]
  * ```
  *
  * The model defaults to `bench/results/gowalla.corml`, trained first if it is missing (the
  * Gowalla preset on all of Gowalla, a few minutes).
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
@@ -21,12 +31,23 @@ import { parseArgs } from 'node:util'
 import { CoRML, Dataset, loadModel, presets, threads, type AnyModel } from 'corml-native'
 
 import { dataDirectory } from './datasets.js'
+import {
+  describe,
+  loadTest,
+  memoryOf,
+  processTree,
+  startService,
+  type Memory,
+} from '../examples/service/loadtest.js'
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
     rate: { type: 'string', default: '200' },
     'baseline-seconds': { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '60' },
+    connections: { type: 'string', default: '100' },
+    'swap-every': { type: 'string', default: '10' },
     'data-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -97,8 +118,10 @@ async function serve(
   }
 }
 
+const modelPath = resolve(values.model ?? join('bench', 'results', 'gowalla.corml'))
+
 async function servedModel(): Promise<AnyModel> {
-  const path = resolve(values.model ?? join('bench', 'results', 'gowalla.corml'))
+  const path = modelPath
   if (!existsSync(path)) {
     log(`training the Gowalla model for ${path} (the Gowalla preset, all interactions)…`)
     const data = await Dataset.fromFile(join(dataDir, 'gowalla', 'gowalla.inter.tsv.gz'))
@@ -126,15 +149,112 @@ const fitStart = performance.now()
 const fit = CoRML.fit(ml1m, { ...presets.gowalla, partitionRatio: 1 })
 const during = await serve(model, sample, fit)
 const fitted = await fit
+const scratch = mkdtempSync(join(tmpdir(), 'corml-live-'))
+const ml1mPath = join(scratch, 'ml-1m.corml')
+await fitted.save(ml1mPath)
 const fitSeconds = (performance.now() - fitStart) / 1000
 log(
   `during a fit (${fitSeconds.toFixed(1)} s, ${fitted.info.backend}): p50 ${during.p50.toFixed(2)} ms, ` +
     `p99 ${during.p99.toFixed(2)} ms, max ${during.max.toFixed(1)} ms, loop max ${during.loopMaxMs.toFixed(1)} ms`,
 )
 
+// 2. Under load, with a swap every few seconds.
+log(
+  `load: ${values.seconds} s at ${values.connections} connections, a swap every ${values['swap-every']} s…`,
+)
+const load = await loadTest({
+  model: modelPath,
+  seconds: Number(values.seconds),
+  connections: Number(values.connections),
+  swapEvery: Number(values['swap-every']),
+})
+log(describe(load))
+const good = load.swaps.filter((w) => w.ok && w.status === 200)
+const afterThird = good[2]?.memory
+const rssChange = afterThird === undefined ? NaN : afterThird.rss / load.memory.before.rss - 1
+const pssChange = afterThird === undefined ? NaN : afterThird.pss / load.memory.before.pss - 1
+
+// 3. Shared memory: Σ PSS of the service with one worker and with two.
+async function serviceMemory(path: string, workers: number, mmap: boolean): Promise<Memory> {
+  const service = await startService(path, { workers, mmap })
+  try {
+    const ids = (await loadModel(path, { mmap: true })).userIds()
+    // Concurrent requests open several connections, which the primary hands to every worker.
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        fetch(
+          `${service.url}/users/${encodeURIComponent(ids[(i * 31) % ids.length]!)}/recommendations`,
+          {
+            headers: { connection: 'close' },
+          },
+        ).then((r) => r.arrayBuffer()),
+      ),
+    )
+    await new Promise((r) => setTimeout(r, 500))
+    return memoryOf(processTree(service.pid))
+  } finally {
+    await service.stop()
+  }
+}
+const sampleDir = mkdtempSync(join(tmpdir(), 'corml-live-sample-'))
+const samplePath = join(sampleDir, 'sample.corml')
+await (await CoRML.fit(await Dataset.sample(), { device: 'cpu' })).save(samplePath)
+const shared: Record<string, { one: Memory; two: Memory }> = {}
+for (const [name, path, mmap] of [
+  ['gowalla mapped', modelPath, true],
+  ['gowalla heap', modelPath, false],
+  ['sample mapped', samplePath, true],
+] as const) {
+  shared[name] = {
+    one: await serviceMemory(path, 1, mmap),
+    two: await serviceMemory(path, 2, mmap),
+  }
+}
+const modelBytes = statSync(modelPath).size
+const second = (name: string, key: 'pss' | 'rss') => shared[name]!.two[key] - shared[name]!.one[key]
+// What the second worker adds for the model: its whole addition less a worker's own (measured
+// with the tiny model).
+const addedMapped = second('gowalla mapped', 'pss') - second('sample mapped', 'pss')
+const addedHeap = second('gowalla heap', 'pss') - second('sample mapped', 'pss')
+const mib = (b: number) => (b / 2 ** 20).toFixed(1)
+log(
+  `shared memory: the second worker adds ${mib(addedMapped)} MiB PSS for a ${mib(modelBytes)} MiB ` +
+    `model mapped (${((100 * addedMapped) / modelBytes).toFixed(1)}%), ${mib(addedHeap)} MiB read into its heap`,
+)
+
+// 4. Load time, mapped and into the heap (the page cache warm: what a restart or a swap sees).
+const loadTimes: { model: string; bytes: number; heapMs: number; mmapMs: number }[] = []
+for (const [name, path] of [
+  ['sample', samplePath],
+  ['ml-1m', ml1mPath],
+  ['gowalla', modelPath],
+] as const) {
+  const time = async (mmap: boolean) => {
+    let best = Infinity
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now()
+      await loadModel(path, { mmap })
+      best = Math.min(best, performance.now() - t0)
+    }
+    return best
+  }
+  loadTimes.push({
+    model: name,
+    bytes: statSync(path).size,
+    heapMs: await time(false),
+    mmapMs: await time(true),
+  })
+}
+for (const l of loadTimes)
+  log(
+    `load ${l.model} (${mib(l.bytes)} MiB): heap ${l.heapMs.toFixed(1)} ms, mapped ${l.mmapMs.toFixed(1)} ms`,
+  )
+rmSync(scratch, { recursive: true, force: true })
+rmSync(sampleDir, { recursive: true, force: true })
+
 const result = {
   machine: { cores: (await import('node:os')).availableParallelism(), trainingThreads: threads() },
-  model: { items: model.numItems, users: model.numUsers },
+  model: { items: model.numItems, users: model.numUsers, bytes: modelBytes },
   duringFit: {
     fit: {
       data: 'ml-1m',
@@ -146,6 +266,25 @@ const result = {
     baseline,
     during,
   },
+  load: { ...load, rssChangeAfterThreeSwaps: rssChange, pssChangeAfterThreeSwaps: pssChange },
+  sharedMemory: {
+    runs: shared,
+    secondWorkerAddsForTheModel: { mapped: addedMapped, heap: addedHeap, modelBytes },
+  },
+  loadTimes,
 }
 if (values.json) console.log(JSON.stringify(result, null, 2))
-else console.log(JSON.stringify(result.duringFit, null, 2))
+else
+  console.log(
+    JSON.stringify(
+      {
+        duringFit: result.duringFit,
+        load: { ...result.load, memory: undefined },
+        sharedMemory: result.sharedMemory.secondWorkerAddsForTheModel,
+        loadTimes,
+      },
+      null,
+      2,
+    ),
+  )
+process.exitCode = load.failures.length === 0 ? 0 : 1

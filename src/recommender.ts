@@ -369,7 +369,14 @@ export interface SaveOptions {
 }
 
 /** @internal */
-export const RECOMMEND_OPTIONS = ['k', 'filterSeen', 'exclude', 'include', 'strict', 'fallback'] as const
+export const RECOMMEND_OPTIONS = [
+  'k',
+  'filterSeen',
+  'exclude',
+  'include',
+  'strict',
+  'fallback',
+] as const
 const handles = new WeakMap<Recommender, NativeModel>()
 const itemIdCache = new WeakMap<Recommender, readonly string[]>()
 const infoCache = new WeakMap<Recommender, ModelInfo>()

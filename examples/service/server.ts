@@ -13,6 +13,8 @@
  * - **Shutdown.** On `SIGTERM` or `SIGINT`, `/healthz` turns 503 for `--drain-ms`, then each
  *   worker stops accepting, finishes its requests and exits; past `--shutdown-timeout-ms` the
  *   workers are killed.
+ * - **Threads.** Each worker scores on `--serving-threads` threads (default: the cores shared
+ *   out between the workers); a retraining runs on `--train-threads` (default: the library's).
  * - **Logs.** JSON lines on stdout (pino, Fastify's logger); requests too with `--log-requests`.
  *   When every worker listens, the primary logs `{"msg":"ready","listening":…}`.
  *
@@ -57,12 +59,14 @@ const { values } = parseArgs({
     'drain-ms': { type: 'string', default: '0' },
     'shutdown-timeout-ms': { type: 'string', default: '10000' },
     'train-threads': { type: 'string' },
+    'serving-threads': { type: 'string' },
   },
 })
 const usage =
   'usage: server.ts --model model.corml [--data interactions.tsv] [--port 3000] [--host 127.0.0.1] ' +
   '[--workers N] [--no-mmap] [--log-level info] [--log-requests] [--drain-ms 0] ' +
-  '[--shutdown-timeout-ms 10000] [--train-threads N]; admin endpoints need CORML_ADMIN_TOKEN'
+  '[--shutdown-timeout-ms 10000] [--train-threads N] [--serving-threads N]; admin endpoints need ' +
+  'CORML_ADMIN_TOKEN'
 const workers = Number(values.workers)
 const drainMs = Number(values['drain-ms'])
 const shutdownTimeoutMs = Number(values['shutdown-timeout-ms'])
@@ -76,6 +80,18 @@ if (
   process.exit(2)
 }
 const modelPath = resolve(values.model)
+// Each worker's batches run on the native thread pool (its size is RAYON_NUM_THREADS): one
+// worker per core, each with a pool of every core, would run cores² scoring threads that preempt
+// each other mid-product. So the cores are shared out: 2 workers on 2 cores score on 1 thread
+// each (measured on Gowalla: 4,976 requests/s against 3,934 with 2 threads each).
+const servingThreads =
+  values['serving-threads'] ??
+  process.env.RAYON_NUM_THREADS ??
+  String(Math.max(1, Math.floor(availableParallelism() / workers)))
+if (!(Number.isInteger(Number(servingThreads)) && Number(servingThreads) >= 1)) {
+  console.error(usage)
+  process.exit(2)
+}
 const mmap = !values['no-mmap']
 const token = process.env.CORML_ADMIN_TOKEN ?? ''
 const log = pino({ level: values['log-level'] })
@@ -192,7 +208,7 @@ async function primary(): Promise<void> {
 
   let ready = 0
   const fork = (): void => {
-    const worker = cluster.fork({ CORML_SERVICE_WORKER: '1' })
+    const worker = cluster.fork({ CORML_SERVICE_WORKER: '1', RAYON_NUM_THREADS: servingThreads })
     live.add(worker)
     answer<WorkerCall>(worker, handle)
     worker.on('message', (message: unknown) => {

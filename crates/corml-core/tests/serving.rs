@@ -151,7 +151,10 @@ fn histories_scored_together_get_what_each_gets_alone() {
                 // One product for the batch, one for the history alone: equal to rounding.
                 assert_eq!(got.len(), alone.len(), "{name} {h:?}");
                 for (a, b) in got.iter().zip(&alone) {
-                    assert!((a.score - b.score).abs() <= 1e-5 * (1.0 + b.score.abs()), "{name} {h:?}");
+                    assert!(
+                        (a.score - b.score).abs() <= 1e-5 * (1.0 + b.score.abs()),
+                        "{name} {h:?}"
+                    );
                 }
             }
         }
@@ -175,7 +178,10 @@ fn histories_scored_together_get_what_each_gets_alone() {
             };
             assert_eq!(got.len(), alone.len(), "{name} {request:?}");
             for (a, b) in got.iter().zip(&alone) {
-                assert!((a.score - b.score).abs() <= 1e-5 * (1.0 + b.score.abs()), "{name}");
+                assert!(
+                    (a.score - b.score).abs() <= 1e-5 * (1.0 + b.score.abs()),
+                    "{name}"
+                );
             }
         }
         let bad_user = model.recommend_requests(&[Request::User(u32::MAX)], 3, &Filters::default());

@@ -849,9 +849,7 @@ impl Scorer for CormlModel {
             .for_each(|(r, row)| {
                 let (items, weights) = (histories.row_indices(r), histories.row_values(r));
                 if graph_weight > 0.0 {
-                    row.iter_mut()
-                        .zip(sqrt_degree)
-                        .for_each(|(x, s)| *x *= s);
+                    row.iter_mut().zip(sqrt_degree).for_each(|(x, s)| *x *= s);
                     for (&i, &w) in items.iter().zip(weights) {
                         row[i as usize] -= w * self.graph.sumsq()[i as usize];
                     }
@@ -875,4 +873,3 @@ impl Scorer for CormlModel {
         Ok(())
     }
 }
-

@@ -17,6 +17,8 @@ use crate::storage::Array;
 
 /// Items scored per task when one history is scored.
 const ITEMS_PER_TASK: usize = 2048;
+/// Items per gemm when a batch of histories is scored (measured best of 128…2048 on Gowalla).
+const ITEMS_PER_GEMM: usize = 512;
 
 /// The graph filter of a trained model.
 pub struct SpectralFilter {
@@ -151,10 +153,19 @@ impl SpectralFilter {
                 });
             return Ok(());
         }
+        // One sequential gemm per block of items, the blocks spread over the pool: each packs
+        // only its block of `V` (64 KB…0.5 MB, in cache) instead of one parallel gemm packing
+        // all of it (42 MB for Gowalla, into a workspace each thread keeps) on every call, and
+        // no thread waits on another mid-product. 1.6–2× faster for 16–256 histories.
         let dst = MatMut::from_row_major_slice_mut(out, b, n);
         let lhs = MatRef::from_row_major_slice(&projected, b, k);
         let rhs = MatRef::from_row_major_slice(&self.v_rows, n, k).transpose();
-        matmul(dst, Accum::Replace, lhs, rhs, 1.0, Par::rayon(0));
+        dst.par_col_chunks_mut(ITEMS_PER_GEMM)
+            .enumerate()
+            .for_each(|(c, block)| {
+                let items = rhs.subcols(c * ITEMS_PER_GEMM, block.ncols());
+                matmul(block, Accum::Replace, lhs, items, 1.0, Par::Seq);
+            });
         Ok(())
     }
 }
