@@ -19,13 +19,15 @@
  *   [--swap-every 10] [--data-dir ../shared/data] [--json]
  * ```
  *
- * The model defaults to `bench/results/gowalla.corml`, trained first if it is missing (the
+ * The model defaults to `bench/results/gowalla-all.corml`, trained first if it is missing (the
  * Gowalla preset on all of Gowalla, a few minutes).
  */
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { CoRML, Dataset, loadModel, presets, threads, type AnyModel } from 'corml-native'
@@ -33,10 +35,10 @@ import { CoRML, Dataset, loadModel, presets, threads, type AnyModel } from 'corm
 import { dataDirectory } from './datasets.js'
 import {
   describe,
-  loadTest,
   memoryOf,
   processTree,
   startService,
+  type LoadReport,
   type Memory,
 } from '../examples/service/loadtest.js'
 
@@ -118,7 +120,7 @@ async function serve(
   }
 }
 
-const modelPath = resolve(values.model ?? join('bench', 'results', 'gowalla.corml'))
+const modelPath = resolve(values.model ?? join('bench', 'results', 'gowalla-all.corml'))
 
 async function servedModel(): Promise<AnyModel> {
   const path = modelPath
@@ -132,7 +134,45 @@ async function servedModel(): Promise<AnyModel> {
   return loadModel(path)
 }
 
+// 2. Under load, with a swap every few seconds: the load test in a process of its own, so that
+// the load generator shares the cores with nothing but the service.
+async function runLoad(): Promise<LoadReport> {
+  log(
+    `load: ${values.seconds} s at ${values.connections} connections, a swap every ${values['swap-every']} s…`,
+  )
+  const script = fileURLToPath(new URL('../examples/service/loadtest.ts', import.meta.url))
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      script,
+      '--model',
+      modelPath,
+      '--duration',
+      values.seconds!,
+      '--connections',
+      values.connections!,
+      '--swap-every',
+      values['swap-every']!,
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let out = ''
+  child.stdout.on('data', (b: Buffer) => (out += b))
+  await new Promise((r) => child.on('exit', r))
+  const report = JSON.parse(out.slice(0, out.lastIndexOf('}') + 1)) as LoadReport
+  log(describe(report))
+  return report
+}
 const model = await servedModel()
+const load = await runLoad()
+const good = load.swaps.filter((w) => w.ok && w.status === 200)
+const afterThird = good[2]?.memory
+const rssChange = afterThird === undefined ? NaN : afterThird.rss / load.memory.before.rss - 1
+const pssChange = afterThird === undefined ? NaN : afterThird.pss / load.memory.before.pss - 1
+
 const users = model.userIds()
 // A spread of users, seeded by their order: every 97th.
 const sample = users.filter((_, i) => i % 97 === 0)
@@ -157,22 +197,6 @@ log(
   `during a fit (${fitSeconds.toFixed(1)} s, ${fitted.info.backend}): p50 ${during.p50.toFixed(2)} ms, ` +
     `p99 ${during.p99.toFixed(2)} ms, max ${during.max.toFixed(1)} ms, loop max ${during.loopMaxMs.toFixed(1)} ms`,
 )
-
-// 2. Under load, with a swap every few seconds.
-log(
-  `load: ${values.seconds} s at ${values.connections} connections, a swap every ${values['swap-every']} s…`,
-)
-const load = await loadTest({
-  model: modelPath,
-  seconds: Number(values.seconds),
-  connections: Number(values.connections),
-  swapEvery: Number(values['swap-every']),
-})
-log(describe(load))
-const good = load.swaps.filter((w) => w.ok && w.status === 200)
-const afterThird = good[2]?.memory
-const rssChange = afterThird === undefined ? NaN : afterThird.rss / load.memory.before.rss - 1
-const pssChange = afterThird === undefined ? NaN : afterThird.pss / load.memory.before.pss - 1
 
 // 3. Shared memory: Σ PSS of the service with one worker and with two.
 async function serviceMemory(path: string, workers: number, mmap: boolean): Promise<Memory> {

@@ -431,26 +431,24 @@ export async function loadTest(options: LoadOptions): Promise<LoadReport> {
           method: 'POST',
           headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ path }),
-        }).then(
-          (res) =>
+        })
+          .then(
+            (res) => ({ status: res.status, ms: performance.now() - t0 }),
+            () => ({ status: 0, ms: performance.now() - t0 }),
+          )
+          // Memory is read a second after the swap: by then the old model's last requests are
+          // done and it is released (right at the reply both models are resident).
+          .then(async ({ status, ms }) => {
+            await new Promise((r) => setTimeout(r, 1000))
             swaps.push({
               atSeconds: (t0 - started) / 1000,
               path: path === corrupt ? 'corrupt' : path.endsWith('a.corml') ? 'a' : 'b',
-              status: res.status,
-              ms: performance.now() - t0,
-              ok: res.status === (path === corrupt ? 422 : 200),
+              status,
+              ms,
+              ok: status === (path === corrupt ? 422 : 200),
               memory: tree(),
-            }),
-          () =>
-            swaps.push({
-              atSeconds: (t0 - started) / 1000,
-              path,
-              status: 0,
-              ms: performance.now() - t0,
-              ok: false,
-              memory: tree(),
-            }),
-        )
+            })
+          })
       }, swapEvery * 1000)
     }
     latencies = []
@@ -459,8 +457,8 @@ export async function loadTest(options: LoadOptions): Promise<LoadReport> {
     const serverAfter = await serverLatency(service.url)
     clearInterval(sampler)
     if (swapper !== undefined) clearInterval(swapper)
-    // A swap started near the end finishes before the figures are read.
-    await new Promise((r) => setTimeout(r, 200))
+    // A swap started near the end finishes (and is measured) before the figures are read.
+    await new Promise((r) => setTimeout(r, 1500))
     const after = tree()
     const alive = !service.exited()
     const code = await service.stop()
