@@ -10,14 +10,20 @@ use crate::error::{Error, Result};
 
 /// Allocates a zeroed `Vec<f32>` of `len` elements, or fails with `OUT_OF_MEMORY`.
 pub fn try_vec(len: usize) -> Result<Vec<f32>> {
+    let mut v = reserved(len, "a dense block")?;
+    v.resize(len, 0.0);
+    Ok(v)
+}
+
+/// An empty `Vec<f32>` with room for `len` elements, or `OUT_OF_MEMORY` naming `what`.
+fn reserved(len: usize, what: &str) -> Result<Vec<f32>> {
     let mut v = Vec::new();
     v.try_reserve_exact(len).map_err(|_| {
         Error::OutOfMemory(format!(
-            "could not allocate {} for a dense block",
+            "could not allocate {} for {what}",
             format_bytes(len as u64 * 4)
         ))
     })?;
-    v.resize(len, 0.0);
     Ok(v)
 }
 
@@ -43,16 +49,7 @@ impl Scratch {
         });
         let mut buffer = match spare {
             Some(buffer) => buffer,
-            None => {
-                let mut buffer = Vec::new();
-                buffer.try_reserve_exact(len).map_err(|_| {
-                    Error::OutOfMemory(format!(
-                        "could not allocate {} for a score buffer",
-                        format_bytes(len as u64 * 4)
-                    ))
-                })?;
-                buffer
-            }
+            None => reserved(len, "a score buffer")?,
         };
         if buffer.len() < len {
             buffer.resize(len, 0.0);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use corml_core::files::FileMode;
+use corml_core::ids::IdMap;
 use corml_core::model::{Explanation, Filters, Model, Request, Scored, Who};
 use napi::bindgen_prelude::{AsyncTask, Either, Float32Array, Int32Array, Uint8Array};
 use napi_derive::napi;
@@ -23,6 +24,15 @@ pub type ModelTask = JobTask<Model, NativeModel>;
 
 /// Recommends for a batch of users off the main thread.
 pub type RecommendBatchTask = JobTask<BatchRecommendations, BatchRecommendations>;
+
+/// 1 for each id `ids` holds, 0 for the others, in order.
+fn known(ids: &IdMap, of: &[String]) -> Uint8Array {
+    Uint8Array::new(
+        of.iter()
+            .map(|id| u8::from(ids.get(id).is_some()))
+            .collect(),
+    )
+}
 
 /// A request of `recommendRequests`, owning its history.
 enum Owned {
@@ -451,27 +461,13 @@ impl NativeModel {
     /// Whether each id is a user of the training data (1) or not (0), in order.
     #[napi]
     pub fn knows_users(&self, user_ids: Vec<String>) -> Result<Uint8Array> {
-        let inner = self.model()?;
-        let users = inner.users();
-        Ok(Uint8Array::new(
-            user_ids
-                .iter()
-                .map(|id| u8::from(users.get(id).is_some()))
-                .collect(),
-        ))
+        Ok(known(self.model()?.users(), &user_ids))
     }
 
     /// Whether each id is an item of the training data (1) or not (0), in order.
     #[napi]
     pub fn knows_items(&self, item_ids: Vec<String>) -> Result<Uint8Array> {
-        let inner = self.model()?;
-        let items = inner.items();
-        Ok(Uint8Array::new(
-            item_ids
-                .iter()
-                .map(|id| u8::from(items.get(id).is_some()))
-                .collect(),
-        ))
+        Ok(known(self.model()?.items(), &item_ids))
     }
 
     /// All user ids, by index.

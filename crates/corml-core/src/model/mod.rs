@@ -445,23 +445,8 @@ impl Model {
         k: usize,
         filters: &Filters,
     ) -> Result<Vec<Vec<Scored>>> {
-        let mut out = vec![Vec::new(); histories.len()];
-        let scored: Vec<usize> = (0..histories.len())
-            .filter(|&h| !histories[h].is_empty())
-            .collect();
-        for chunk in scored.chunks(SCORE_BATCH) {
-            let pairs: Vec<(u32, u32)> = chunk
-                .iter()
-                .enumerate()
-                .flat_map(|(r, &h)| histories[h].iter().map(move |&i| (r as u32, i)))
-                .collect();
-            // `from_pairs` rejects indices out of range.
-            let rows = Csr::from_pairs(chunk.len(), self.items.len(), &pairs)?;
-            for (&h, top) in chunk.iter().zip(self.recommend_rows(&rows, k, filters)?) {
-                out[h] = top;
-            }
-        }
-        Ok(out)
+        let requests: Vec<Request<'_>> = histories.iter().map(|h| Request::History(h)).collect();
+        self.recommend_requests(&requests, k, filters)
     }
 
     /// The `k` most popular items of the training data (most training interactions first, ties
