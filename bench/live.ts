@@ -9,9 +9,9 @@
  *    `--connections` with a swap every `--swap-every` seconds (`examples/service/loadtest.ts`,
  *    whose figures check themselves against Little's law and the server's own metrics), and
  *    the service's memory before the first swap and after the third.
- * 3. **Shared memory.** The service with one worker and with two, the model mapped and read
- *    into each worker's heap, and the same for a tiny model: what the second worker adds for
- *    the model, in proportional set size (PSS, which counts a shared page once).
+ * 3. **Shared memory.** The service with two workers, the model mapped and read into each
+ *    worker's heap, and the same for a tiny model: each worker's private memory and its mapping
+ *    of the model file (`/proc/<pid>/smaps`), and so what each further worker adds for the model.
  * 4. **Load time.** `loadModel` with and without `mmap` for models of several sizes.
  *
  * ```sh
@@ -35,11 +35,10 @@ import { CoRML, Dataset, loadModel, presets, threads, type AnyModel } from 'corm
 import { dataDirectory } from './datasets.js'
 import {
   describe,
-  memoryOf,
-  processTree,
+  fileMemoryOf,
   startService,
+  type FileMemory,
   type LoadReport,
-  type Memory,
 } from '../examples/service/loadtest.js'
 
 const { values } = parseArgs({
@@ -198,24 +197,30 @@ log(
     `p99 ${during.p99.toFixed(2)} ms, max ${during.max.toFixed(1)} ms, loop max ${during.loopMaxMs.toFixed(1)} ms`,
 )
 
-// 3. Shared memory: Σ PSS of the service with one worker and with two.
-async function serviceMemory(path: string, workers: number, mmap: boolean): Promise<Memory> {
-  const service = await startService(path, { workers, mmap })
+// 3. Shared memory: two workers serve the model; each one's private memory, and its mapping of the
+// model file, read from /proc/<pid>/smaps after a burst of requests has been scored by both.
+interface WorkerMemory {
+  model: string
+  mmap: boolean
+  workers: FileMemory[]
+}
+async function workerMemory(path: string, mmap: boolean): Promise<WorkerMemory> {
+  const file = resolve(path)
+  const service = await startService(file, { workers: 2, mmap })
   try {
-    const ids = (await loadModel(path, { mmap: true })).userIds()
-    // Concurrent requests open several connections, which the primary hands to every worker.
-    await Promise.all(
-      Array.from({ length: 64 }, (_, i) =>
-        fetch(
-          `${service.url}/users/${encodeURIComponent(ids[(i * 31) % ids.length]!)}/recommendations`,
-          {
-            headers: { connection: 'close' },
-          },
-        ).then((r) => r.arrayBuffer()),
-      ),
-    )
+    const ids = (await loadModel(file, { mmap: true })).userIds()
+    // Requests on connections of their own, which the primary hands to the workers in turn.
+    for (let round = 0; round < 4; round++)
+      await Promise.all(
+        Array.from({ length: 64 }, (_, i) =>
+          fetch(
+            `${service.url}/users/${encodeURIComponent(ids[(round * 64 + i * 31) % ids.length]!)}/recommendations`,
+            { headers: { connection: 'close' } },
+          ).then((r) => r.arrayBuffer()),
+        ),
+      )
     await new Promise((r) => setTimeout(r, 500))
-    return memoryOf(processTree(service.pid))
+    return { model: file, mmap, workers: service.workerPids.map((pid) => fileMemoryOf(pid, file)) }
   } finally {
     await service.stop()
   }
@@ -223,27 +228,30 @@ async function serviceMemory(path: string, workers: number, mmap: boolean): Prom
 const sampleDir = mkdtempSync(join(tmpdir(), 'corml-live-sample-'))
 const samplePath = join(sampleDir, 'sample.corml')
 await (await CoRML.fit(await Dataset.sample(), { device: 'cpu' })).save(samplePath)
-const shared: Record<string, { one: Memory; two: Memory }> = {}
-for (const [name, path, mmap] of [
-  ['gowalla mapped', modelPath, true],
-  ['gowalla heap', modelPath, false],
-  ['sample mapped', samplePath, true],
-] as const) {
-  shared[name] = {
-    one: await serviceMemory(path, 1, mmap),
-    two: await serviceMemory(path, 2, mmap),
-  }
+const shared = {
+  mapped: await workerMemory(modelPath, true),
+  heap: await workerMemory(modelPath, false),
+  sample: await workerMemory(samplePath, true),
 }
 const modelBytes = statSync(modelPath).size
-const second = (name: string, key: 'pss' | 'rss') => shared[name]!.two[key] - shared[name]!.one[key]
-// What the second worker adds for the model: its whole addition less a worker's own (measured
-// with the tiny model).
-const addedMapped = second('gowalla mapped', 'pss') - second('sample mapped', 'pss')
-const addedHeap = second('gowalla heap', 'pss') - second('sample mapped', 'pss')
+const meanPrivate = (m: WorkerMemory) =>
+  m.workers.reduce((sum, w) => sum + w.private, 0) / m.workers.length
+// A worker's own cost (runtime, service, connections) is what it holds serving the tiny sample
+// model; what it holds beyond that serving Gowalla is what the model costs each further worker.
+// The mapped pages themselves are the page cache's, held once whatever the number of workers.
+const addedMapped = meanPrivate(shared.mapped) - meanPrivate(shared.sample)
+const addedHeap = meanPrivate(shared.heap) - meanPrivate(shared.sample)
 const mib = (b: number) => (b / 2 ** 20).toFixed(1)
+for (const [name, m] of Object.entries(shared))
+  log(
+    `two workers, ${name}: private ${m.workers.map((w) => mib(w.private)).join(' / ')} MiB; ` +
+      `model mapping resident ${m.workers.map((w) => mib(w.mapping.rss)).join(' / ')} MiB, ` +
+      `of it private ${m.workers.map((w) => mib(w.mapping.private)).join(' / ')} MiB`,
+  )
 log(
-  `shared memory: the second worker adds ${mib(addedMapped)} MiB PSS for a ${mib(modelBytes)} MiB ` +
-    `model mapped (${((100 * addedMapped) / modelBytes).toFixed(1)}%), ${mib(addedHeap)} MiB read into its heap`,
+  `shared memory: each further worker adds ${mib(addedMapped)} MiB for a ${mib(modelBytes)} MiB ` +
+    `model mapped (${((100 * addedMapped) / modelBytes).toFixed(1)}%), ${mib(addedHeap)} MiB read into its heap ` +
+    `(heap less mapped: ${mib(addedHeap - addedMapped)} MiB, against the file's ${mib(modelBytes)} MiB)`,
 )
 
 // 4. Load time, mapped and into the heap (the page cache warm: what a restart or a swap sees).
@@ -293,7 +301,7 @@ const result = {
   load: { ...load, rssChangeAfterThreeSwaps: rssChange, pssChangeAfterThreeSwaps: pssChange },
   sharedMemory: {
     runs: shared,
-    secondWorkerAddsForTheModel: { mapped: addedMapped, heap: addedHeap, modelBytes },
+    furtherWorkerAddsForTheModel: { mapped: addedMapped, heap: addedHeap, modelBytes },
   },
   loadTimes,
 }
@@ -304,7 +312,7 @@ else
       {
         duringFit: result.duringFit,
         load: { ...result.load, memory: undefined },
-        sharedMemory: result.sharedMemory.secondWorkerAddsForTheModel,
+        sharedMemory: result.sharedMemory.furtherWorkerAddsForTheModel,
         loadTimes,
       },
       null,

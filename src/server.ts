@@ -450,25 +450,16 @@ export class ModelServer {
       const requests = scored.map((w) =>
         w.kind === 'similar' ? [w.input as string] : (w.input as string | string[]),
       )
-      const histories = scored.filter((w) => w.kind === 'history')
-      const knownHistory =
-        histories.length === 0
-          ? null
-          : handle.knowsItems(histories.flatMap((w) => w.input as string[]))
       const batch = await nativeAsync(native(() => handle.recommendRequests(requests, options)))
       const ids = model.itemIds()
-      let at = 0
       scored.forEach((w, r) => {
         const items = rowOf(batch, r, ids, w.k)
         if (w.kind !== 'history') {
           w.resolve(items as never)
           return
         }
-        const n = (w.input as string[]).length
-        let ignored = 0
-        for (let j = at; j < at + n; j++) if (knownHistory![j] !== 1) ignored++
-        at += n
-        const popular = options.popularFallback === true && ignored === n
+        const ignored = batch.ignored![r]!
+        const popular = options.popularFallback === true && ignored === (w.input as string[]).length
         w.resolve({ items, ignored, popular } as never)
       })
     } catch (error) {

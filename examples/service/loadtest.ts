@@ -193,6 +193,37 @@ export function memoryOf(pids: readonly number[]): Memory {
   return { rss, pss, processes }
 }
 
+/** One process's memory, and what of it is one file's mapping, in bytes (`/proc/<pid>/smaps`). */
+export interface FileMemory {
+  /** Pages only this process holds (Private_Clean + Private_Dirty over every mapping). */
+  private: number
+  /** The file's mapping: its resident pages, their proportional share, and the private ones. */
+  mapping: { rss: number; pss: number; private: number }
+}
+
+/** `pid`'s private memory and its mapping of `file` (an absolute path), from `/proc/<pid>/smaps`. */
+export function fileMemoryOf(pid: number, file: string): FileMemory {
+  const out: FileMemory = { private: 0, mapping: { rss: 0, pss: 0, private: 0 } }
+  let inFile = false
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    // A mapping's header: `start-end perms offset dev inode [path]`.
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+    if (header !== null) {
+      inFile = header[1] === file
+      continue
+    }
+    const field = /^(\w+):\s+(\d+) kB/.exec(line)
+    if (field === null) continue
+    const bytes = Number(field[2]) * 1024
+    if (field[1] === 'Private_Clean' || field[1] === 'Private_Dirty') {
+      out.private += bytes
+      if (inFile) out.mapping.private += bytes
+    } else if (inFile && field[1] === 'Rss') out.mapping.rss += bytes
+    else if (inFile && field[1] === 'Pss') out.mapping.pss += bytes
+  }
+  return out
+}
+
 /** A running cluster service. */
 export interface Service {
   url: string

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use corml_core::files::FileMode;
 use corml_core::ids::IdMap;
 use corml_core::model::{Explanation, Filters, Model, Request, Scored, Who};
-use napi::bindgen_prelude::{AsyncTask, Either, Float32Array, Int32Array, Uint8Array};
+use napi::bindgen_prelude::{AsyncTask, Either, Float32Array, Int32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 
 use crate::convert::{indices, integer, top_k};
@@ -91,6 +91,9 @@ pub struct BatchRecommendations {
     pub items: Int32Array,
     /// Scores, `NaN` for padding.
     pub scores: Float32Array,
+    /// Per request of `recommendRequests`, the history entries ignored because the model does
+    /// not know their item id (0 for a user); absent from `recommendBatch`.
+    pub ignored: Option<Uint32Array>,
 }
 
 /// One history item's part in an item's score.
@@ -254,6 +257,7 @@ fn flatten(lists: Vec<Vec<Scored>>, k: usize) -> BatchRecommendations {
         k: k as u32,
         items: Int32Array::new(items),
         scores: Float32Array::new(scores),
+        ignored: None,
     }
 }
 
@@ -608,8 +612,8 @@ impl NativeModel {
 
     /// Top-`k` items for many requests at once, scored together off the main thread in
     /// batches, as flat typed arrays: each request is a known user's id (as `recommend`) or a
-    /// history of item ids (as `recommendForHistory`; unknown ids are ignored; `similarItems` is
-    /// a one-item history with `filterSeen`). An unknown user is `UNKNOWN_USER`, unless
+    /// history of item ids (as `recommendForHistory`; unknown ids are ignored and counted in
+    /// `ignored`; `similarItems` is a one-item history with `filterSeen`). An unknown user is `UNKNOWN_USER`, unless
     /// `popularFallback`, which gives it, and every history with no known item, the popular
     /// items.
     #[napi(ts_return_type = "Promise<BatchRecommendations>")]
@@ -624,18 +628,25 @@ impl NativeModel {
             let filters = Self::filters(&inner, &options, options.filter_seen)?;
             let fallback = options.popular_fallback.unwrap_or(false);
             let items = inner.items();
+            let mut ignored = Vec::with_capacity(requests.len());
             // `None`: an unknown user answered with the popular items.
             let requests: Vec<Option<Owned>> = requests
                 .iter()
                 .map(|r| match r {
-                    Either::A(user) => match inner.user_index(user) {
-                        Ok(u) => Ok(Some(Owned::User(u))),
-                        Err(_) if fallback => Ok(None),
-                        Err(e) => Err(from_core(e)),
-                    },
-                    Either::B(history) => Ok(Some(Owned::History(
-                        history.iter().filter_map(|id| items.get(id)).collect(),
-                    ))),
+                    Either::A(user) => {
+                        ignored.push(0);
+                        match inner.user_index(user) {
+                            Ok(u) => Ok(Some(Owned::User(u))),
+                            Err(_) if fallback => Ok(None),
+                            Err(e) => Err(from_core(e)),
+                        }
+                    }
+                    Either::B(history) => {
+                        let known: Vec<u32> =
+                            history.iter().filter_map(|id| items.get(id)).collect();
+                        ignored.push((history.len() - known.len()) as u32);
+                        Ok(Some(Owned::History(known)))
+                    }
                 })
                 .collect::<Result<_>>()?;
             let model = inner.clone();
@@ -661,7 +672,10 @@ impl NativeModel {
                             }
                         }
                     }
-                    Ok(flatten(lists, k))
+                    Ok(BatchRecommendations {
+                        ignored: Some(Uint32Array::new(ignored)),
+                        ..flatten(lists, k)
+                    })
                 },
                 same,
             ))
