@@ -4,9 +4,14 @@
  * popularity; the paper's Gowalla settings with k = 256 eigenvectors, few ADMM iterations since
  * only the model's shape matters here) is saved, mapped, and timed:
  *
- * - the file size, and the resident memory the mapped model adds to a process once scored;
+ * - the file size, and the memory the mapped model adds to a fresh process once scored: its
+ *   mapping's resident pages (the page cache's, shared by every process serving the file) and
+ *   the process's own growth outside the mapping (ids, score buffers), from `/proc/self/smaps`;
  * - one synchronous `recommend` (p50 / p99 of `--requests` calls, k = 20);
- * - a {@link ModelServer} with 64 requests always in flight: requests/s and p50 / p99.
+ * - a {@link ModelServer} with 64 requests always in flight: requests/s, mean, p50 and p99, and
+ *   Little's law as the check (requests/s × mean latency must be the 64 in flight).
+ *
+ * Each model is measured in a process of its own, so that no model's memory is another's.
  *
  * Gowalla's real model (`--gowalla`, default `bench/results/gowalla-all.corml`) is measured beside
  * them. Models are cached in `bench/results/capacity-<items>.corml`.
@@ -15,12 +20,15 @@
  * npx tsx bench/capacity.ts [--sizes 10000,100000] [--requests 1000] [--json]
  * ```
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { CoRML, Dataset, ModelServer, loadModel, presets } from '../src/index.js'
 import { rng } from '../examples/random.js'
+import { fileMemoryOf } from '../examples/service/loadtest.js'
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +36,9 @@ const { values } = parseArgs({
     gowalla: { type: 'string', default: join('bench', 'results', 'gowalla-all.corml') },
     requests: { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
+    /** Internal: measure this one model file in this process and print its row as JSON. */
+    measure: { type: 'string' },
+    name: { type: 'string' },
   },
 })
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -50,15 +61,13 @@ function synthetic(items: number): Dataset {
   return Dataset.fromPairs(us, is)
 }
 
-function rssBytes(): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) * 1024
-}
-
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 
+const inFlight = 64
+
 async function measure(name: string, path: string) {
-  const before = rssBytes()
+  const before = fileMemoryOf(process.pid, path)
   const model = await loadModel(path, { mmap: true })
   const users = model.userIds()
   const pick = rng(7)
@@ -75,7 +84,7 @@ async function measure(name: string, path: string) {
   const served: number[] = []
   const end = performance.now() + 5000
   await Promise.all(
-    Array.from({ length: 64 }, async () => {
+    Array.from({ length: inFlight }, async () => {
       while (performance.now() < end) {
         const t0 = performance.now()
         await server.recommend(user(), { k: 20 })
@@ -84,27 +93,56 @@ async function measure(name: string, path: string) {
     }),
   )
   served.sort((a, b) => a - b)
+  const after = fileMemoryOf(process.pid, path)
+  const perSecond = served.length / 5
+  const mean = served.reduce((sum, ms) => sum + ms, 0) / served.length
   const row = {
     model: name,
     items: model.numItems,
     users: model.numUsers,
     nnz: model.info.nnz,
     fileBytes: statSync(path).size,
-    addedRssBytes: rssBytes() - before,
+    mappedBytes: after.mapping.rss - before.mapping.rss,
+    // Private pages outside the mapping: a page of the file that only this process maps counts
+    // as private in smaps, yet it is the page cache's, shared with the next process to map it.
+    privateBytes: after.private - after.mapping.private - (before.private - before.mapping.private),
     single: { p50: percentile(single, 0.5), p99: percentile(single, 0.99) },
     server: {
-      requestsPerSecond: served.length / 5,
+      requestsPerSecond: perSecond,
+      mean,
+      littlesLaw: (perSecond * mean) / 1000,
       p50: percentile(served, 0.5),
       p99: percentile(served, 0.99),
       meanBatch: server.stats().requests / server.stats().batches,
     },
   }
   log(
-    `${name}: ${row.items} items, file ${(row.fileBytes / 2 ** 20).toFixed(1)} MiB, +${(row.addedRssBytes / 2 ** 20).toFixed(1)} MiB RSS; ` +
+    `${name}: ${row.items} items, file ${mib(row.fileBytes)} MiB, mapped ${mib(row.mappedBytes)} MiB + ` +
+      `private ${mib(row.privateBytes)} MiB; ` +
       `recommend p50 ${row.single.p50.toFixed(2)} ms p99 ${row.single.p99.toFixed(2)} ms; ` +
-      `ModelServer ${row.server.requestsPerSecond.toFixed(0)}/s p50 ${row.server.p50.toFixed(1)} ms p99 ${row.server.p99.toFixed(1)} ms`,
+      `ModelServer ${perSecond.toFixed(0)}/s mean ${mean.toFixed(2)} ms p50 ${row.server.p50.toFixed(1)} ms ` +
+      `p99 ${row.server.p99.toFixed(1)} ms (Little: ${row.server.littlesLaw.toFixed(1)} in flight for ${inFlight})`,
   )
   return row
+}
+
+const mib = (b: number) => (b / 2 ** 20).toFixed(1)
+
+if (values.measure !== undefined) {
+  console.log(JSON.stringify(await measure(values.name ?? values.measure, resolve(values.measure))))
+  process.exit(0)
+}
+
+/** Measures `path` in a fresh process of its own. */
+function measured(name: string, path: string): Awaited<ReturnType<typeof measure>> {
+  const script = fileURLToPath(import.meta.url)
+  const args = ['--import', 'tsx', script, '--measure', path, '--name', name]
+  args.push('--requests', String(requests))
+  const out = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Awaited<ReturnType<typeof measure>>
 }
 
 const rows = []
@@ -121,8 +159,8 @@ for (const items of values.sizes.split(',').map(Number)) {
     await model.save(path)
     log(`  trained in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
   }
-  rows.push(await measure(`synthetic ${items}`, path))
+  rows.push(measured(`synthetic ${items}`, path))
 }
-if (existsSync(values.gowalla)) rows.push(await measure('gowalla', values.gowalla))
+if (existsSync(values.gowalla)) rows.push(measured('gowalla', values.gowalla))
 rows.sort((a, b) => a.items - b.items)
 if (values.json) console.log(JSON.stringify(rows, null, 2))
