@@ -121,13 +121,48 @@ test('a throwing onProgress cancels the fit and rejects with what it threw', asy
 
 test('a part too large for memoryBudget is OUT_OF_MEMORY, naming a partitionRatio that fits', async (t) => {
   const data = randomDataset(400, 1000, 10, 11)
-  const err = await t.throwsAsync(CoRML.fit(data, { ...FAST, memoryBudget: 1e6 }), {
+  const err = await t.throwsAsync(
+    CoRML.fit(data, { ...FAST, partitionRatio: 1, memoryBudget: 1e6 }),
+    { code: 'OUT_OF_MEMORY' },
+  )
+  t.regex(err?.message ?? '', /partitionRatio to \d\.\d\d/)
+  // 'auto' finds no part of 256 items in half a megabyte either, and says what to do.
+  const auto = await t.throwsAsync(CoRML.fit(data, { ...FAST, memoryBudget: 1e6 }), {
     code: 'OUT_OF_MEMORY',
   })
-  t.regex(err?.message ?? '', /partitionRatio to \d\.\d\d/)
+  t.regex(auto?.message ?? '', /partitionRatio 'auto' found no part .*memoryBudget/)
   await t.throwsAsync(EASE.fit(data, { memoryBudget: 1e6 }), { code: 'OUT_OF_MEMORY' })
   // A generous budget works.
   t.truthy(await CoRML.fit(board.data, { ...FAST, memoryBudget: 1e9 }))
+})
+
+test("partitionRatio 'auto' (the default) splits the items into the largest parts that fit half the budget", async (t) => {
+  const data = randomDataset(400, 1000, 10, 11)
+  const k = FAST.eigenvectors
+  // A part of n items needs 5 dense n × n float32 matrices and two n × k ones.
+  const partBytes = (n: number) => 20 * n * n + 8 * n * k
+  const model = await CoRML.fit(data, { ...FAST, memoryBudget: 2 * partBytes(400) })
+  const sizes = model.info.partSizes
+  t.true(sizes.length >= 3 && sizes.every((n) => n <= 400), String(sizes))
+  t.is(
+    sizes.reduce((a, b) => a + b, 0),
+    1000,
+  )
+  // The model says which ratio it used: a number, not 'auto'.
+  const used = model.info.settings.partitionRatio
+  t.true(typeof used === 'number' && used > 0.4 && used < 0.401, String(used))
+  // The same as asking for it by name; and a generous budget solves all items at once.
+  const named = await CoRML.fit(data, {
+    ...FAST,
+    partitionRatio: 'auto',
+    memoryBudget: 2 * partBytes(400),
+  })
+  t.deepEqual(named.info.partSizes, sizes)
+  t.deepEqual((await CoRML.fit(data, { ...FAST, memoryBudget: 1e9 })).info.partSizes, [1000])
+  await t.throwsAsync(CoRML.fit(data, { ...FAST, partitionRatio: 'half' as never }), {
+    code: 'INVALID_ARGUMENT',
+    message: /partitionRatio must be a number in \(0, 1\] or 'auto'/,
+  })
 })
 
 test("device 'cuda' without CUDA is CUDA_UNAVAILABLE; 'auto' and 'cpu' work; 'gpu' is invalid", async (t) => {

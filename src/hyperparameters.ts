@@ -33,8 +33,10 @@ export interface Hyperparameter {
   readonly max: number
   /** Whether `max` itself is allowed. */
   readonly maxInclusive: boolean
-  /** The default value. */
-  readonly default: number | boolean
+  /** Whether it also takes `'auto'` (chosen from the data and the machine at fit time). */
+  readonly auto: boolean
+  /** The default value: `'auto'` where {@link Hyperparameter.auto}. */
+  readonly default: number | boolean | 'auto'
   /** The allowed values in words: `in (0, 1]`, `> 0`, `an integer in [1, 4096]`. */
   readonly range: string
   /** What it does, in one line. */
@@ -56,7 +58,8 @@ export const HYPERPARAMETERS: readonly Hyperparameter[] = Object.freeze(
       minInclusive: h.minInclusive,
       max: h.max,
       maxInclusive: h.maxInclusive,
-      default: kind === 'boolean' ? h.defaultValue !== 0 : h.defaultValue,
+      auto: h.auto,
+      default: h.auto ? 'auto' : kind === 'boolean' ? h.defaultValue !== 0 : h.defaultValue,
       range: h.range,
       doc: h.doc,
     })
@@ -70,6 +73,7 @@ export function describeRange(h: Hyperparameter): string {
 
 /** Whether `value` is allowed for `h`: its kind and its range. */
 export function inRange(h: Hyperparameter, value: unknown): boolean {
+  if (h.auto && value === 'auto') return true
   if (h.kind === 'boolean') return typeof value === 'boolean'
   if (typeof value !== 'number' || !Number.isFinite(value)) return false
   if (h.kind === 'integer' && !Number.isSafeInteger(value)) return false

@@ -109,9 +109,12 @@ export interface CoRMLHyperparameters {
   admmIterations?: number
   /**
    * Largest item partition as a share of all items, in (0, 1]; 1 solves all items at once.
-   * Smaller parts need less memory and time (each part costs O(n³)). Default 1.
+   * Smaller parts need less memory and time (each part costs O(n³)). Default `'auto'`: the
+   * largest part whose dense solve fits half of `memoryBudget` (by default, of the memory free
+   * on the device), and on the CPU at most 15,000 items; rounded so that small changes in free
+   * memory leave it alone. The trained model's `info` holds the ratio it used.
    */
-  partitionRatio?: number
+  partitionRatio?: number | 'auto'
   /** Prune H to the storage budget of a 64-dimensional matrix factorization. Default `true`. */
   sparseApprox?: boolean
   /** Seed of the randomized SVDs, an integer ≥ 0. Default 2026. */

@@ -32,7 +32,7 @@ export const DISPLAY: Readonly<Record<AlgorithmName, string>> = {
 }
 
 type NumberKeys<T> = {
-  [K in keyof T]-?: NonNullable<T[K]> extends number ? K : never
+  [K in keyof T]-?: number extends NonNullable<T[K]> ? K : never
 }[keyof T]
 
 /** A numeric CoRML hyperparameter a grid can vary (every one but the SVD seed). */

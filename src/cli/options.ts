@@ -32,11 +32,13 @@ export function integerAtLeast(min: number): (text: string) => number {
 
 /**
  * A parser of a numeric hyperparameter's values: a finite number (an integer for an integer
- * hyperparameter) in its range, as {@link describeRange} writes it.
+ * hyperparameter) in its range, as {@link describeRange} writes it, or `auto` where the
+ * hyperparameter takes it.
  */
-export function hyperparameterValue(h: Hyperparameter): (text: string) => number {
+export function hyperparameterValue(h: Hyperparameter): (text: string) => number | 'auto' {
   const allowed = `it must be ${describeRange(h)}.`
   return (text: string) => {
+    if (h.auto && text.trim() === 'auto') return 'auto'
     const x = Number(text)
     if (text.trim() === '' || !Number.isFinite(x)) {
       throw new InvalidArgumentError(h.kind === 'integer' ? allowed : 'it must be a finite number.')

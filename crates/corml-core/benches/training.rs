@@ -113,7 +113,7 @@ fn load(name: &str, args: &Args) -> Result<Case, Error> {
                     lambda: 0.8,
                     dual_step_length: 10.0,
                     l2_regularization: 0.1,
-                    partition_ratio: 1.0,
+                    partition_ratio: Some(1.0),
                     ..Default::default()
                 },
             }
@@ -126,7 +126,7 @@ fn load(name: &str, args: &Args) -> Result<Case, Error> {
                         lambda: 0.8,
                         dual_step_length: 5e3,
                         l2_regularization: 1.0,
-                        partition_ratio: 0.35,
+                        partition_ratio: Some(0.35),
                         ..Default::default()
                     },
                 )

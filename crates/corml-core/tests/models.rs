@@ -404,14 +404,14 @@ fn coded_failures() {
     );
     assert_eq!(
         bad(CormlParams {
-            partition_ratio: 0.0,
+            partition_ratio: Some(0.0),
             ..small_params()
         }),
         Some(ErrorCode::InvalidArgument)
     );
     assert_eq!(
         bad(CormlParams {
-            partition_ratio: 1.5,
+            partition_ratio: Some(1.5),
             ..small_params()
         }),
         Some(ErrorCode::InvalidArgument)
@@ -605,4 +605,73 @@ fn auto_solver_follows_the_cost_model() {
         let model = corml::fit(&data, &params, &Control::default()).unwrap();
         assert_eq!(model.info().admm_solvers, ["dense"], "{device}");
     }
+}
+
+#[test]
+fn auto_partition_ratio_takes_the_largest_part_that_fits_half_the_budget() {
+    use corml::{auto_partition_ratio, part_memory, AUTO_MEMORY_SHARE, MIN_AUTO_PART};
+    let gib = 1u64 << 30;
+    // Everything fits: one part.
+    assert_eq!(auto_partition_ratio(2_000, 256, 16 * gib, None), Some(1.0));
+    // The CPU's limit binds before memory does: parts of at most the limit.
+    let ratio = auto_partition_ratio(40_981, 256, 64 * gib, Some(15_000)).unwrap();
+    assert!((ratio * 40_981.0).floor() as usize == 15_000, "{ratio}");
+    // Memory binds: a multiple of 1,024 items that fits half the budget, and the next does not.
+    let budget = 2 * gib;
+    let ratio = auto_partition_ratio(40_981, 256, budget, None).unwrap();
+    let n = (ratio * 40_981.0).floor() as usize;
+    assert_eq!(n % 1024, 0, "{n}");
+    let share = budget as f64 * AUTO_MEMORY_SHARE;
+    assert!(part_memory(n, 256) as f64 <= share);
+    assert!(part_memory(n + 1024, 256) as f64 > share);
+    // A few megabytes more free memory leave the choice as it was.
+    assert_eq!(
+        auto_partition_ratio(40_981, 256, budget + (8 << 20), None),
+        Some(ratio)
+    );
+    // Too small for even the smallest part.
+    let tiny = part_memory(MIN_AUTO_PART - 1, 256) * 2;
+    assert_eq!(auto_partition_ratio(40_981, 256, tiny, None), None);
+}
+
+#[test]
+fn partition_ratio_auto_trains_within_a_budget_that_one_part_would_exceed() {
+    let data = random_data(300, 600, 0.05, 11);
+    let ctl = Control::default();
+    // One part of 600 items needs 5 × 600² × 4 B = 7.2 MB; half of this budget holds about 300.
+    let budget = 2 * corml::part_memory(300, 8);
+    let one_part = corml::fit(
+        &data,
+        &CormlParams {
+            partition_ratio: Some(1.0),
+            memory_budget: Some(budget),
+            ..small_params()
+        },
+        &ctl,
+    );
+    assert_eq!(
+        one_part.err().map(|e| e.code()),
+        Some(ErrorCode::OutOfMemory)
+    );
+    let model = corml::fit(
+        &data,
+        &CormlParams {
+            memory_budget: Some(budget),
+            ..small_params()
+        },
+        &ctl,
+    )
+    .unwrap();
+    let sizes = &model.info().part_sizes;
+    assert!(
+        sizes.len() >= 2 && sizes.iter().all(|&n| n <= 300),
+        "{sizes:?}"
+    );
+    assert_eq!(sizes.iter().sum::<usize>(), 600);
+    // The model records the ratio it used, not 'auto'.
+    let Algorithm::Corml(corml) = model.algorithm() else {
+        panic!("not a CoRML model")
+    };
+    let ratio = corml.params().partition_ratio.unwrap();
+    assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
 }

@@ -3,7 +3,7 @@
 use corml_core::dataset::Interactions;
 use corml_core::model::{corml, ease, gfcf, CormlParams, EaseParams, GfcfParams, Model};
 use corml_core::progress::Control;
-use napi::bindgen_prelude::{AsyncTask, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Either, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
 use napi_derive::napi;
@@ -11,7 +11,7 @@ use napi_derive::napi;
 use crate::cancel::CancelToken;
 use crate::convert::{count, device, integer_or, memory_budget, precision, real};
 use crate::dataset::NativeDataset;
-use crate::error::{from_core, Result};
+use crate::error::{from_core, invalid_argument, Result};
 use crate::model::{ModelTask, NativeModel};
 use crate::progress::{control, ProgressCallback, ProgressReport};
 
@@ -35,8 +35,10 @@ pub struct CormlOptions {
     pub eigenvectors: Option<f64>,
     /// ADMM iterations, an integer in [1, 10000]; default 50.
     pub admm_iterations: Option<f64>,
-    /// Largest item partition as a share of all items, in (0, 1]; default 1 (no partitioning).
-    pub partition_ratio: Option<f64>,
+    /// Largest item partition as a share of all items, in (0, 1], or `'auto'` (default): the
+    /// largest part that fits half the memory budget, at most 15,000 items on the CPU.
+    #[napi(ts_type = "number | 'auto'")]
+    pub partition_ratio: Option<Either<f64, String>>,
     /// Prune H to the storage budget of a 64-dimensional MF model; default true.
     pub sparse_approx: Option<bool>,
     /// Seed of the randomized SVDs, an integer ≥ 0; default 2026.
@@ -78,8 +80,7 @@ impl CormlOptions {
                 self.admm_iterations,
                 d.admm_iterations,
             )?,
-            // NaN and infinities pass through to the core's range check, which names them.
-            partition_ratio: self.partition_ratio.unwrap_or(d.partition_ratio),
+            partition_ratio: partition_ratio(self.partition_ratio)?,
             sparse_approx: self.sparse_approx.unwrap_or(d.sparse_approx),
             seed: integer_or("seed", self.seed, 0, d.seed)?,
             device: device(self.device.as_deref())?,
@@ -91,6 +92,19 @@ impl CormlOptions {
                 .map_err(from_core)?,
             memory_budget: memory_budget(self.memory_budget)?,
         })
+    }
+}
+
+/// `partitionRatio`: a number (NaN and infinities pass through to the core's range check, which
+/// names them), `'auto'` or absent (`None`: chosen at fit time).
+fn partition_ratio(value: Option<Either<f64, String>>) -> Result<Option<f64>> {
+    match value {
+        None => Ok(None),
+        Some(Either::A(ratio)) => Ok(Some(ratio)),
+        Some(Either::B(word)) if word == "auto" => Ok(None),
+        Some(Either::B(word)) => Err(invalid_argument(format!(
+            "partitionRatio must be a number in (0, 1] or 'auto', not '{word}'"
+        ))),
     }
 }
 

@@ -22,8 +22,10 @@ pub struct HyperparameterInfo {
     pub max: f64,
     /// Whether `max` itself is allowed.
     pub max_inclusive: bool,
-    /// The default (booleans: 1 for `true`, 0 for `false`).
+    /// The default (booleans: 1 for `true`, 0 for `false`); unused when `auto`.
     pub default_value: f64,
+    /// Whether it also takes `'auto'`, which is then its default.
+    pub auto: bool,
     /// The allowed values in words, e.g. `in (0, 1]`.
     pub range: String,
     /// What it does, in one line.
@@ -44,6 +46,7 @@ pub fn corml_hyperparameters() -> Vec<HyperparameterInfo> {
             max: h.max.value,
             max_inclusive: h.max.inclusive,
             default_value: h.default,
+            auto: h.auto,
             range: h.range(),
             doc: h.doc.to_owned(),
         })

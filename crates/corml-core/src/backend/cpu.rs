@@ -23,6 +23,10 @@ const PANEL: usize = 512;
 /// Tile edge of the transposing ADMM pass.
 const TILE: usize = 64;
 
+/// The largest part `partitionRatio: 'auto'` gives the CPU: a part's solve grows as `n²`–`n³`,
+/// and the paper's own settings keep parts at 11k–20k items (docs/defaults.md).
+pub const CPU_AUTO_PART_ITEMS: usize = 15_000;
+
 /// Dense work on the host, parallel on the global rayon pool.
 #[derive(Clone, Debug, Default)]
 pub struct CpuBackend;
@@ -72,6 +76,10 @@ impl Backend for CpuBackend {
 
     fn iterative_solves(&self) -> bool {
         true
+    }
+
+    fn auto_part_limit(&self) -> Option<usize> {
+        Some(CPU_AUTO_PART_ITEMS)
     }
 
     fn solve_system(

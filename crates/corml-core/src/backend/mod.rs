@@ -160,6 +160,13 @@ pub trait Backend: Sync {
         )))
     }
 
+    /// The largest part, in items, that `partitionRatio: 'auto'` gives this backend whatever
+    /// its memory allows; `None` where memory alone decides (a GPU, whose dense solves stay
+    /// quick at any size that fits it).
+    fn auto_part_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// Whether the randomized SVD should run as dense products with the item Gram matrix on this
     /// backend (where dense products are far cheaper than sparse ones: a GPU).
     fn prefers_dense_svd(&self) -> bool {

@@ -94,8 +94,9 @@ pub struct CormlParams {
     pub eigenvectors: usize,
     /// ADMM iterations.
     pub admm_iterations: usize,
-    /// Largest item partition as a share of all items, in (0, 1].
-    pub partition_ratio: f64,
+    /// Largest item partition as a share of all items, in (0, 1]; `None` (the default) picks
+    /// it at fit time ([`auto_partition_ratio`]). A trained model holds the ratio it used.
+    pub partition_ratio: Option<f64>,
     /// Prune H to the storage budget of a 64-dimensional MF model.
     pub sparse_approx: bool,
     /// Seed of the randomized SVDs.
@@ -123,7 +124,7 @@ impl Default for CormlParams {
             user_scaling: h::USER_SCALING.default as f32,
             eigenvectors: h::EIGENVECTORS.default as usize,
             admm_iterations: h::ADMM_ITERATIONS.default as usize,
-            partition_ratio: h::PARTITION_RATIO.default,
+            partition_ratio: None,
             sparse_approx: h::SPARSE_APPROX.default != 0.0,
             seed: h::SEED.default as u64,
             device: Device::Auto,
@@ -156,7 +157,10 @@ impl CormlParams {
             hp.check(value as f64, value)?;
         }
         h::SEED.check(self.seed as f64, self.seed)?;
-        h::PARTITION_RATIO.check(self.partition_ratio, self.partition_ratio)
+        match self.partition_ratio {
+            Some(ratio) => h::PARTITION_RATIO.check(ratio, ratio),
+            None => Ok(()),
+        }
     }
 }
 
@@ -376,7 +380,30 @@ pub fn fit_on<B: Backend>(
     let timer = RefCell::new(Timer::new());
     let reports = RefCell::new(Vec::new());
     let r = train.matrix();
-    if params.partition_ratio >= 1.0 {
+    let ratio = match params.partition_ratio {
+        Some(ratio) => ratio,
+        None => {
+            let budget = memory_budget(backend, params)?;
+            let k = params.eigenvectors;
+            auto_partition_ratio(r.cols(), k, budget, backend.auto_part_limit()).ok_or_else(
+                || {
+                    backend.out_of_memory(format!(
+                        "partitionRatio 'auto' found no part of at least {MIN_AUTO_PART} items \
+                         that fits half of the {} available on {}; free memory or set \
+                         memoryBudget",
+                        format_bytes(budget),
+                        backend.describe()
+                    ))
+                },
+            )?
+        }
+    };
+    // The model records the ratio it was trained with.
+    let params = &CormlParams {
+        partition_ratio: Some(ratio),
+        ..params.clone()
+    };
+    if ratio >= 1.0 {
         // One part of all items: its size is known, so fail before any work.
         check_memory(backend, params, r.cols(), r.cols(), params.eigenvectors)?;
     }
@@ -391,8 +418,8 @@ pub fn fit_on<B: Backend>(
 
     // 3. Partitions.
     ctl.stage("partition", 0.05)?;
-    let parts = if params.partition_ratio < 1.0 {
-        spectral_partition(r, &d, params.partition_ratio, params.seed, ctl)?
+    let parts = if ratio < 1.0 {
+        spectral_partition(r, &d, ratio, params.seed, ctl)?
     } else {
         vec![(0..n_items as u32).collect()]
     };
@@ -509,6 +536,57 @@ pub fn part_memory(n: usize, k: usize) -> u64 {
     MATRICES_PER_PART * n * n * 4 + 2 * n * k as u64 * 4
 }
 
+/// Share of the memory budget a part chosen by `partitionRatio: 'auto'` may take: the rest
+/// stays free for the process's other work (a model it serves, the scores of an evaluation).
+pub const AUTO_MEMORY_SHARE: f64 = 0.5;
+
+/// The smallest part `partitionRatio: 'auto'` accepts; below it the machine is too small.
+pub const MIN_AUTO_PART: usize = 256;
+
+/// Parts bounded by memory are rounded down to a multiple of this many items, so that a few
+/// megabytes more or less of free memory leave the partition, and so the model, unchanged.
+const AUTO_PART_STEP: usize = 1024;
+
+/// The ratio `partitionRatio: 'auto'` picks for `n_items` items at rank `k`: the largest part
+/// whose dense solve ([`part_memory`]) fits [`AUTO_MEMORY_SHARE`] of `budget` bytes, at most
+/// `limit` items where the backend sets one, and 1 (no partitioning) when every item fits.
+/// `None` when not even [`MIN_AUTO_PART`] items fit.
+pub fn auto_partition_ratio(
+    n_items: usize,
+    k: usize,
+    budget: u64,
+    limit: Option<usize>,
+) -> Option<f64> {
+    // part_memory(n) = a·n² + b·n ≤ share, solved for n.
+    let share = budget as f64 * AUTO_MEMORY_SHARE;
+    let a = (MATRICES_PER_PART * 4) as f64;
+    let b = 8.0 * k as f64;
+    let mut n = (((b * b + 4.0 * a * share).sqrt() - b) / (2.0 * a)).floor() as usize;
+    while n > 0 && part_memory(n, k) as f64 > share {
+        n -= 1;
+    }
+    if n < n_items && n >= 2 * AUTO_PART_STEP {
+        n -= n % AUTO_PART_STEP;
+    }
+    let n = limit.map_or(n, |limit| n.min(limit));
+    if n >= n_items {
+        return Some(1.0);
+    }
+    if n < MIN_AUTO_PART {
+        return None;
+    }
+    // Half an item above n, so that a part of exactly n items is not split again.
+    Some((n as f64 + 0.5) / n_items as f64)
+}
+
+/// The budget of the dense work: the caller's, else what the backend has free now.
+fn memory_budget<B: Backend>(backend: &B, params: &CormlParams) -> Result<u64> {
+    match params.memory_budget {
+        Some(budget) => Ok(budget),
+        None => backend.memory_budget(),
+    }
+}
+
 fn check_memory<B: Backend>(
     backend: &B,
     params: &CormlParams,
@@ -517,10 +595,7 @@ fn check_memory<B: Backend>(
     k: usize,
 ) -> Result<()> {
     let need = part_memory(largest, k);
-    let budget = match params.memory_budget {
-        Some(budget) => budget,
-        None => backend.memory_budget()?,
-    };
+    let budget = memory_budget(backend, params)?;
     if need <= budget {
         return Ok(());
     }

@@ -251,7 +251,8 @@ fn write_corml_params<W: Write>(f: &mut FieldWriter<W>, p: &CormlParams) -> std:
     }
     f.u64(p.eigenvectors as u64)?;
     f.u64(p.admm_iterations as u64)?;
-    f.f64(p.partition_ratio)?;
+    // 0 (never a valid ratio) for 'auto'; a trained model holds the ratio it used.
+    f.f64(p.partition_ratio.unwrap_or(0.0))?;
     f.u8(p.sparse_approx as u8)?;
     f.u64(p.seed)?;
     f.str(&p.device.to_string())?;
@@ -741,7 +742,7 @@ fn parse_corml_params(r: &mut FieldReader<'_>) -> Parse<CormlParams> {
         user_scaling,
         eigenvectors: r.usize("eigenvectors")?,
         admm_iterations: r.usize("ADMM iterations")?,
-        partition_ratio: r.f64("partition ratio")?,
+        partition_ratio: Some(r.f64("partition ratio")?).filter(|&ratio| ratio != 0.0),
         sparse_approx: r.u8("sparse approximation")? != 0,
         seed: r.u64("seed")?,
         device: r.parsed::<Device>("device")?,

@@ -50,8 +50,11 @@ pub struct Hyperparameter {
     pub min: Bound,
     /// The largest allowed value (unused for booleans).
     pub max: Bound,
-    /// The default (booleans: 1 for `true`, 0 for `false`).
+    /// The default (booleans: 1 for `true`, 0 for `false`); unused when [`Self::auto`].
     pub default: f64,
+    /// Whether it also takes `'auto'`, which is then its default (chosen from the data and the
+    /// machine at fit time).
+    pub auto: bool,
     /// What it does, in one line.
     pub doc: &'static str,
 }
@@ -90,6 +93,7 @@ const fn real(
         min,
         max,
         default,
+        auto: false,
         doc,
     }
 }
@@ -109,6 +113,7 @@ const fn integer(
         min: at(min),
         max: at(max),
         default,
+        auto: false,
         doc,
     }
 }
@@ -179,15 +184,19 @@ pub const EIGENVECTORS: Hyperparameter = integer(
 /// ADMM iterations.
 pub const ADMM_ITERATIONS: Hyperparameter =
     integer("admmIterations", "", 1.0, 10_000.0, 50.0, "ADMM iterations");
-/// The largest part's share of the items.
-pub const PARTITION_RATIO: Hyperparameter = real(
-    "partitionRatio",
-    "",
-    above(0.0),
-    at(1.0),
-    1.0,
-    "largest item part as a share of all items (1 = no partitioning)",
-);
+/// The largest part's share of the items; `'auto'` by default (see
+/// [`auto_partition_ratio`](super::corml::auto_partition_ratio)).
+pub const PARTITION_RATIO: Hyperparameter = Hyperparameter {
+    auto: true,
+    ..real(
+        "partitionRatio",
+        "",
+        above(0.0),
+        at(1.0),
+        1.0,
+        "largest item part as a share of all items (1 = no partitioning; auto = the largest that fits)",
+    )
+};
 /// The sparse approximation of H.
 pub const SPARSE_APPROX: Hyperparameter = Hyperparameter {
     name: "sparseApprox",
@@ -196,6 +205,7 @@ pub const SPARSE_APPROX: Hyperparameter = Hyperparameter {
     min: at(0.0),
     max: at(1.0),
     default: 1.0,
+    auto: false,
     doc: "prune H to the storage budget of a 64-dimensional matrix factorization",
 };
 /// The SVD's seed.
@@ -231,7 +241,7 @@ impl Hyperparameter {
         } else {
             ""
         };
-        match self.kind {
+        let numbers = match self.kind {
             Kind::Boolean => "true or false".to_owned(),
             // The seed's bound is only JavaScript's largest exact integer: no bound worth naming.
             _ if self.max.value.is_infinite() || self.max.value == MAX_SAFE_INTEGER => format!(
@@ -246,6 +256,11 @@ impl Hyperparameter {
                 self.max.value,
                 if self.max.inclusive { ']' } else { ')' }
             ),
+        };
+        if self.auto {
+            format!("{numbers} or 'auto'")
+        } else {
+            numbers
         }
     }
 
@@ -291,6 +306,7 @@ mod tests {
         assert_eq!(EIGENVECTORS.range(), "an integer in [1, 4096]");
         assert_eq!(SEED.range(), "an integer ≥ 0");
         assert_eq!(SPARSE_APPROX.range(), "true or false");
+        assert_eq!(PARTITION_RATIO.range(), "in (0, 1] or 'auto'");
     }
 
     #[test]

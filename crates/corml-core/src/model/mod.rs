@@ -265,7 +265,11 @@ impl Model {
                     ("userScaling", p.user_scaling.to_string()),
                     ("eigenvectors", p.eigenvectors.to_string()),
                     ("admmIterations", p.admm_iterations.to_string()),
-                    ("partitionRatio", p.partition_ratio.to_string()),
+                    (
+                        "partitionRatio",
+                        p.partition_ratio
+                            .map_or("auto".to_owned(), |r| r.to_string()),
+                    ),
                     ("sparseApprox", p.sparse_approx.to_string()),
                     ("seed", p.seed.to_string()),
                     ("device", p.device.to_string()),
