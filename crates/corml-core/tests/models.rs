@@ -675,3 +675,51 @@ fn partition_ratio_auto_trains_within_a_budget_that_one_part_would_exceed() {
     let ratio = corml.params().partition_ratio.unwrap();
     assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
 }
+
+#[test]
+fn a_prepared_spectral_factor_is_shared_by_fits_that_differ_elsewhere() {
+    let data = random_data(120, 200, 0.08, 21);
+    let ctl = Control::default();
+    let params = CormlParams {
+        partition_ratio: Some(0.5),
+        ..small_params()
+    };
+    let scores = |m: &Model| m.score(data.matrix()).unwrap();
+    let spectral = corml::prepare(&data, &params, &ctl).unwrap();
+    assert!(spectral.parts().len() >= 2);
+    assert_eq!(spectral.partition_ratio(), 0.5);
+    // The same model as a fit from scratch, bit for bit, for each point that shares it.
+    for lambda in [0.6, 0.9] {
+        let point = CormlParams {
+            lambda,
+            user_scaling: 0.3,
+            ..params.clone()
+        };
+        let shared = corml::fit_prepared(&data, &point, &spectral, &ctl).unwrap();
+        let alone = corml::fit(&data, &point, &ctl).unwrap();
+        assert_eq!(scores(&shared), scores(&alone), "lambda {lambda}");
+        assert_eq!(shared.info().part_sizes, alone.info().part_sizes);
+        assert_eq!(shared.info().stages[0].stage, "svd");
+    }
+    // Another rank, seed, ratio or data needs another.
+    for other in [
+        CormlParams {
+            eigenvectors: 6,
+            ..params.clone()
+        },
+        CormlParams {
+            seed: 1,
+            ..params.clone()
+        },
+        CormlParams {
+            partition_ratio: Some(1.0),
+            ..params.clone()
+        },
+    ] {
+        let err = corml::fit_prepared(&data, &other, &spectral, &ctl).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+    }
+    let elsewhere = random_data(120, 200, 0.08, 22);
+    let err = corml::fit_prepared(&elsewhere, &params, &spectral, &ctl).unwrap_err();
+    assert!(err.to_string().contains("other training data"), "{err}");
+}

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::hyperparameters;
 use super::spectral::SpectralFilter;
-use super::{Algorithm, Contribution, FitInfo, Model, Scorer, StageTime};
+use super::{fingerprint, Algorithm, Contribution, FitInfo, Model, Scorer, StageTime};
 use crate::admm::AdmmSystem;
 use crate::backend::{resolve, Backend, Op};
 use crate::dataset::{item_degrees, normalized, user_degrees, Interactions};
@@ -375,55 +375,176 @@ pub fn fit_on<B: Backend>(
     params: &CormlParams,
     ctl: &Control,
 ) -> Result<Model> {
+    let spectral = prepare_on(backend, train, params, ctl)?;
+    fit_prepared_on(backend, train, params, &spectral, ctl)
+}
+
+/// What a fit computes from the training data before it solves any part: the item degrees, the
+/// spectral factor `V` and the item parts (`docs/algorithm.md`, "svd" and "partition"). It
+/// depends on the data, `eigenvectors`, `seed`, `partitionRatio` and the memory budget only, so
+/// fits that differ in the other hyperparameters (the points of a search) can share one:
+/// [`prepare`] once, then [`fit_prepared`] for each.
+pub struct Spectral {
+    /// The training data's fingerprint.
+    fingerprint: u64,
+    /// The settings it was computed for: `eigenvectors`, `seed`, the partition ratio used.
+    eigenvectors: usize,
+    seed: u64,
+    ratio: f64,
+    /// Item degrees `d_i`.
+    degrees: Vec<f32>,
+    /// Top-k right singular vectors of `diag(d_u^-1/2) R diag(d_i^-1/2)`.
+    v: Dense,
+    /// The item parts.
+    parts: Vec<Vec<u32>>,
+    /// Wall time of its stages (`svd`, `partition`).
+    stages: Vec<StageTime>,
+}
+
+impl Spectral {
+    /// The partition ratio it used (the one `'auto'` chose, or the caller's).
+    pub fn partition_ratio(&self) -> f64 {
+        self.ratio
+    }
+
+    /// The item parts, as item indices.
+    pub fn parts(&self) -> &[Vec<u32>] {
+        &self.parts
+    }
+
+    /// Seconds its stages took.
+    pub fn seconds(&self) -> f64 {
+        self.stages.iter().map(|s| s.seconds).sum()
+    }
+
+    /// `INVALID_ARGUMENT` unless it was computed on `train` for `params`' rank, seed and ratio.
+    fn check(&self, train: &Interactions, params: &CormlParams) -> Result<()> {
+        let r = train.matrix();
+        if self.fingerprint != fingerprint(train.users(), train.items(), r) {
+            return Err(Error::invalid(
+                "the prepared spectral factor was computed on other training data",
+            ));
+        }
+        let same_ratio = params
+            .partition_ratio
+            .is_none_or(|ratio| ratio == self.ratio);
+        if params.eigenvectors != self.eigenvectors || params.seed != self.seed || !same_ratio {
+            return Err(Error::invalid(format!(
+                "the prepared spectral factor has eigenvectors {}, seed {} and partitionRatio \
+                 {}; these settings need another (prepare it with them)",
+                self.eigenvectors, self.seed, self.ratio
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Computes the [`Spectral`] part of a fit of `train` with `params` on the backend
+/// `params.device` resolves to.
+pub fn prepare(train: &Interactions, params: &CormlParams, ctl: &Control) -> Result<Spectral> {
     params.validate()?;
     train.ensure_not_empty()?;
-    let timer = RefCell::new(Timer::new());
-    let reports = RefCell::new(Vec::new());
+    let selection = resolve(params.device, params.precision)?;
+    ctl.run(|| with_backend!(selection.backend, b => prepare_on(b, train, params, ctl)))
+}
+
+/// [`fit`] reusing `spectral`, which must come from [`prepare`] on the same data with the same
+/// `eigenvectors`, `seed` and `partitionRatio` (else `INVALID_ARGUMENT`). The model is the one
+/// [`fit`] would train; its `info` charges it the stages `spectral` took.
+pub fn fit_prepared(
+    train: &Interactions,
+    params: &CormlParams,
+    spectral: &Spectral,
+    ctl: &Control,
+) -> Result<Model> {
+    params.validate()?;
+    train.ensure_not_empty()?;
+    spectral.check(train, params)?;
+    let selection = resolve(params.device, params.precision)?;
+    let mut model = ctl.run(
+        || with_backend!(selection.backend, b => fit_prepared_on(b, train, params, spectral, ctl)),
+    )?;
+    model.set_device_fallback(selection.fallback);
+    Ok(model)
+}
+
+/// The partition ratio of a fit: the caller's, or the one `'auto'` picks for this backend.
+fn partition_ratio<B: Backend>(backend: &B, n_items: usize, params: &CormlParams) -> Result<f64> {
+    if let Some(ratio) = params.partition_ratio {
+        return Ok(ratio);
+    }
+    let budget = memory_budget(backend, params)?;
+    let k = params.eigenvectors;
+    auto_partition_ratio(n_items, k, budget, backend.auto_part_limit()).ok_or_else(|| {
+        backend.out_of_memory(format!(
+            "partitionRatio 'auto' found no part of at least {MIN_AUTO_PART} items that fits \
+             half of the {} available on {}; free memory, or set partitionRatio and \
+             memoryBudget yourself",
+            format_bytes(budget),
+            backend.describe()
+        ))
+    })
+}
+
+fn prepare_on<B: Backend>(
+    backend: &B,
+    train: &Interactions,
+    params: &CormlParams,
+    ctl: &Control,
+) -> Result<Spectral> {
+    params.validate()?;
+    train.ensure_not_empty()?;
+    let mut timer = Timer::new();
     let r = train.matrix();
-    let ratio = match params.partition_ratio {
-        Some(ratio) => ratio,
-        None => {
-            let budget = memory_budget(backend, params)?;
-            let k = params.eigenvectors;
-            auto_partition_ratio(r.cols(), k, budget, backend.auto_part_limit()).ok_or_else(
-                || {
-                    backend.out_of_memory(format!(
-                        "partitionRatio 'auto' found no part of at least {MIN_AUTO_PART} items \
-                         that fits half of the {} available on {}; free memory or set \
-                         memoryBudget",
-                        format_bytes(budget),
-                        backend.describe()
-                    ))
-                },
-            )?
-        }
-    };
-    // The model records the ratio it was trained with.
-    let params = &CormlParams {
-        partition_ratio: Some(ratio),
-        ..params.clone()
-    };
+    let ratio = partition_ratio(backend, r.cols(), params)?;
     if ratio >= 1.0 {
         // One part of all items: its size is known, so fail before any work.
         check_memory(backend, params, r.cols(), r.cols(), params.eigenvectors)?;
     }
-    let (n_users, n_items) = (r.rows(), r.cols());
-    let eps = 10f32.powf(params.global_scaling);
     ctl.stage("svd", 0.0)?;
-
-    // 1–2. Degrees, user weights and the spectral factor V.
-    let prep = Prepared::compute(backend, r, params, ctl)?;
-    let (d, phi, v) = (prep.degrees, prep.phi, prep.v);
-    timer.borrow_mut().lap("svd");
-
-    // 3. Partitions.
+    let degrees = item_degrees(r);
+    let v = spectral_factor(backend, r, params, ctl)?;
+    timer.lap("svd");
     ctl.stage("partition", 0.05)?;
     let parts = if ratio < 1.0 {
-        spectral_partition(r, &d, ratio, params.seed, ctl)?
+        spectral_partition(r, &degrees, ratio, params.seed, ctl)?
     } else {
-        vec![(0..n_items as u32).collect()]
+        vec![(0..r.cols() as u32).collect()]
     };
-    timer.borrow_mut().lap("partition");
+    timer.lap("partition");
+    Ok(Spectral {
+        fingerprint: fingerprint(train.users(), train.items(), r),
+        eigenvectors: params.eigenvectors,
+        seed: params.seed,
+        ratio,
+        degrees,
+        v,
+        parts,
+        stages: timer.stages,
+    })
+}
+
+fn fit_prepared_on<B: Backend>(
+    backend: &B,
+    train: &Interactions,
+    params: &CormlParams,
+    spectral: &Spectral,
+    ctl: &Control,
+) -> Result<Model> {
+    params.validate()?;
+    train.ensure_not_empty()?;
+    // The model records the ratio it was trained with.
+    let params = &CormlParams {
+        partition_ratio: Some(spectral.ratio),
+        ..params.clone()
+    };
+    let timer = RefCell::new(Timer::new());
+    let reports = RefCell::new(Vec::new());
+    let r = train.matrix();
+    let (n_users, n_items) = (r.rows(), r.cols());
+    let eps = 10f32.powf(params.global_scaling);
+    let (d, v, parts) = (&spectral.degrees, &spectral.v, &spectral.parts);
+    let phi = user_weights(r, params.user_scaling);
     let largest = parts.iter().map(Vec::len).max().unwrap_or(0);
     check_memory(backend, params, largest, n_items, v.cols())?;
 
@@ -441,9 +562,9 @@ pub fn fit_on<B: Backend>(
             backend,
             r,
             part,
-            degrees: &d,
+            degrees: d,
             phi: &phi,
-            v: &v,
+            v,
             params,
             eps,
             index,
@@ -464,8 +585,8 @@ pub fn fit_on<B: Backend>(
     }
     let h_upper = upper_from_triplets(n_items, &triplets)?;
     let h_nnz = h_upper.nnz();
-    let graph = SpectralFilter::new(&v, &d)?;
-    let model = CormlModel::new(params.clone(), d, graph, h_upper)?;
+    let graph = SpectralFilter::new(v, d)?;
+    let model = CormlModel::new(params.clone(), d.clone(), graph, h_upper)?;
     let mut timer = timer.into_inner();
     timer.lap("sparsify");
     ctl.stage("done", 1.0)?;
@@ -476,58 +597,49 @@ pub fn fit_on<B: Backend>(
         device_fallback: None,
         part_sizes: parts.iter().map(Vec::len).collect(),
         nnz: h_nnz,
-        seconds: timer.start.elapsed().as_secs_f64(),
-        stages: timer.stages,
+        seconds: spectral.seconds() + timer.start.elapsed().as_secs_f64(),
+        stages: spectral
+            .stages
+            .iter()
+            .cloned()
+            .chain(timer.stages)
+            .collect(),
         admm_flops: reports.iter().map(|r| r.admm_flops).sum(),
         admm_solvers: reports.into_iter().map(|r| r.solver).collect(),
     };
     Ok(Model::new(Algorithm::Corml(model), train, info))
 }
 
-/// What every part needs from the whole training matrix (`docs/algorithm.md`, "svd" and "partition").
-struct Prepared {
-    /// Item degrees `d_i`.
-    degrees: Vec<f32>,
-    /// User weights `φ_u = (d_u / max d_u)^(-t_u)`.
-    phi: Vec<f32>,
-    /// Top-k right singular vectors of `diag(d_u^-1/2) R diag(d_i^-1/2)`.
-    v: Dense,
+/// User weights `φ_u = (d_u / max d_u)^(-t_u)`.
+fn user_weights(r: &Csr, user_scaling: f32) -> Vec<f32> {
+    let du = user_degrees(r);
+    let du_max = du.iter().cloned().fold(1.0f32, f32::max);
+    du.iter()
+        .map(|&x| (x / du_max).powf(-user_scaling))
+        .collect()
 }
 
-impl Prepared {
-    fn compute<B: Backend>(
-        backend: &B,
-        r: &Csr,
-        params: &CormlParams,
-        ctl: &Control,
-    ) -> Result<Self> {
-        let degrees = item_degrees(r);
-        let du = user_degrees(r);
-        let du_max = du.iter().cloned().fold(1.0f32, f32::max);
-        let phi = du
-            .iter()
-            .map(|&x| (x / du_max).powf(-params.user_scaling))
-            .collect();
-        let normalized = normalized(r);
-        let svd_opts = SvdOptions::spec(params.eigenvectors, params.seed);
-        // On a GPU the subspace iteration runs as dense products with the item Gram matrix,
-        // when it fits in half the device's memory (the parts' solves come after it).
-        let (n, q) = (r.cols() as u64, svd_opts.oversampled as u64);
-        let dense_fits = || -> Result<bool> {
-            let budget = match params.memory_budget {
-                Some(budget) => budget,
-                None => backend.memory_budget()?,
-            };
-            Ok(4 * (n * n + 2 * n * q + q * q) <= budget / 2)
-        };
-        let v = if backend.prefers_dense_svd() && dense_fits()? {
-            let gram = normalized.gram(&normalized.transpose(), None)?;
-            randomized_svd_gram(backend, gram, r.rows(), svd_opts, ctl)?.vectors
-        } else {
-            randomized_svd(&normalized, &normalized.transpose(), svd_opts, ctl)?.vectors
-        };
-        Ok(Prepared { degrees, phi, v })
-    }
+/// Top-k right singular vectors of `diag(d_u^-1/2) R diag(d_i^-1/2)` (`docs/algorithm.md`, "svd").
+fn spectral_factor<B: Backend>(
+    backend: &B,
+    r: &Csr,
+    params: &CormlParams,
+    ctl: &Control,
+) -> Result<Dense> {
+    let normalized = normalized(r);
+    let svd_opts = SvdOptions::spec(params.eigenvectors, params.seed);
+    // On a GPU the subspace iteration runs as dense products with the item Gram matrix,
+    // when it fits in half the device's memory (the parts' solves come after it).
+    let (n, q) = (r.cols() as u64, svd_opts.oversampled as u64);
+    let dense_fits = || -> Result<bool> {
+        Ok(4 * (n * n + 2 * n * q + q * q) <= memory_budget(backend, params)? / 2)
+    };
+    Ok(if backend.prefers_dense_svd() && dense_fits()? {
+        let gram = normalized.gram(&normalized.transpose(), None)?;
+        randomized_svd_gram(backend, gram, r.rows(), svd_opts, ctl)?.vectors
+    } else {
+        randomized_svd(&normalized, &normalized.transpose(), svd_opts, ctl)?.vectors
+    })
 }
 
 /// Bytes the dense solve of a part of `n` items needs.
@@ -838,15 +950,17 @@ fn admm_iterates_on<B: Backend>(
     params: &CormlParams,
 ) -> Result<(Dense, Dense)> {
     let ctl = Control::default();
-    let prep = Prepared::compute(backend, train, params, &ctl)?;
+    let degrees = item_degrees(train);
+    let phi = user_weights(train, params.user_scaling);
+    let v = spectral_factor(backend, train, params, &ctl)?;
     let part: Vec<u32> = (0..train.cols() as u32).collect();
     let solver = PartSolver {
         backend,
         r: train,
         part: &part,
-        degrees: &prep.degrees,
-        phi: &prep.phi,
-        v: &prep.v,
+        degrees: &degrees,
+        phi: &phi,
+        v: &v,
         params,
         eps: 10f32.powf(params.global_scaling),
         index: 0,
