@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import { CoRML, EASE, GFCF, type Progress } from '../src/index.js'
+import { CoRML, CoRMLSpectral, EASE, GFCF, type Progress } from '../src/index.js'
 import { FAST, checkerboard, randomDataset } from './fixtures.js'
 
 const board = checkerboard()
@@ -205,4 +205,41 @@ test("admmSolver 'dense' and 'iterative' train the same model; 'auto' reports it
       code: 'INVALID_ARGUMENT',
     })
   }
+})
+
+test('CoRML.prepare shares the spectral factor between fits: the same models as fits from scratch', async (t) => {
+  const data = randomDataset(300, 500, 12, 5)
+  const base = { ...FAST, partitionRatio: 0.5 }
+  const spectral = await CoRML.prepare(data, base)
+  t.true(spectral instanceof CoRMLSpectral)
+  t.is(spectral.partitionRatio, 0.5)
+  t.true(spectral.partSizes.length >= 2)
+  t.is(
+    spectral.partSizes.reduce((a, b) => a + b, 0),
+    500,
+  )
+  t.true(spectral.seconds >= 0)
+  const user = data.userIds()[0]!
+  for (const lambda of [0.6, 0.9]) {
+    const shared = await CoRML.fit(data, { ...base, lambda, spectral })
+    const alone = await CoRML.fit(data, { ...base, lambda })
+    t.deepEqual(shared.recommend(user, { k: 10 }), alone.recommend(user, { k: 10 }))
+    t.deepEqual(shared.info.partSizes, [...spectral.partSizes])
+  }
+  // Another rank, or other data, needs another; a stand-in is refused before any work.
+  await t.throwsAsync(CoRML.fit(data, { ...base, eigenvectors: 3, spectral }), {
+    code: 'INVALID_ARGUMENT',
+    message: /eigenvectors 4, seed 2026 and partitionRatio 0\.5/,
+  })
+  await t.throwsAsync(CoRML.fit(randomDataset(300, 500, 12, 6), { ...base, spectral }), {
+    code: 'INVALID_ARGUMENT',
+    message: /other training data/,
+  })
+  await t.throwsAsync(CoRML.fit(data, { ...base, spectral: {} as never }), {
+    code: 'INVALID_ARGUMENT',
+    message: /spectral must be a CoRMLSpectral from CoRML.prepare/,
+  })
+  await t.throwsAsync(CoRML.prepare(data, { ...base, spectral } as never), {
+    code: 'INVALID_ARGUMENT',
+  })
 })

@@ -65,7 +65,7 @@ export type {
   SaveOptions,
   SimilarOptions,
 } from './recommender.js'
-export { CoRML, EASE, GFCF, loadModel, modelFromBuffer } from './models.js'
+export { CoRML, CoRMLSpectral, EASE, GFCF, loadModel, modelFromBuffer } from './models.js'
 export type {
   AdmmSolver,
   AnyModel,

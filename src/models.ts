@@ -10,7 +10,15 @@ import { native, nativeAsync } from './errors.js'
 import { HYPERPARAMETERS, inRange } from './hyperparameters.js'
 import { runLongWork } from './job.js'
 import type { LongWorkOptions, ThreadOptions } from './job.js'
-import { NativeModel, fitCorml, fitEase, fitGfcf } from './native/index.cjs'
+import {
+  NativeModel,
+  NativeSpectral,
+  fitCorml,
+  fitCormlPrepared,
+  fitEase,
+  fitGfcf,
+  prepareCorml,
+} from './native/index.cjs'
 import type {
   CormlOptions as NativeCormlOptions,
   EaseOptions as NativeEaseOptions,
@@ -142,6 +150,62 @@ export interface CoRMLOptions
    * GPUs always use the dense product.
    */
   admmSolver?: AdmmSolver
+  /**
+   * A spectral factor from {@link CoRML.prepare} on the same `train` with the same
+   * `eigenvectors`, `seed` and `partitionRatio`, to reuse instead of computing it again (the
+   * model is the same either way); anything else is `INVALID_ARGUMENT`.
+   */
+  spectral?: CoRMLSpectral
+}
+
+const spectralHandles = new WeakMap<object, NativeSpectral>()
+
+/**
+ * CoRML's spectral factor `V` and item partition for one training set, from
+ * {@link CoRML.prepare}: the part of a fit that depends only on the data, `eigenvectors`, `seed`
+ * and `partitionRatio`. Fits that differ only in the other hyperparameters (the points of a
+ * search) can share one through the `spectral` option.
+ *
+ * @example
+ * ```ts
+ * const spectral = await CoRML.prepare(train, { eigenvectors: 256 })
+ * for (const lambda of [0.7, 0.8, 0.9]) await CoRML.fit(train, { lambda, spectral })
+ * ```
+ */
+export class CoRMLSpectral {
+  private constructor(handle: NativeSpectral) {
+    spectralHandles.set(this, handle)
+    Object.freeze(this)
+  }
+
+  /** @internal */
+  static [WRAP](handle: NativeSpectral): CoRMLSpectral {
+    return new CoRMLSpectral(handle)
+  }
+
+  /** The partition ratio it used: what `'auto'` chose, or the one asked for. */
+  get partitionRatio(): number {
+    return spectralOf(this, 'this').partitionRatio
+  }
+
+  /** The item count of each part. */
+  get partSizes(): readonly number[] {
+    return Object.freeze(spectralOf(this, 'this').partSizes)
+  }
+
+  /** Seconds it took to compute (the `svd` and `partition` stages). */
+  get seconds(): number {
+    return spectralOf(this, 'this').seconds
+  }
+}
+
+function spectralOf(value: unknown, name: string): NativeSpectral {
+  const handle =
+    typeof value === 'object' && value !== null ? spectralHandles.get(value) : undefined
+  if (handle === undefined) {
+    throw invalid(`${name} must be a CoRMLSpectral from CoRML.prepare, not ${show(value)}`)
+  }
+  return handle
 }
 
 /**
@@ -190,6 +254,7 @@ const CORML_OPTIONS = [
   ...HYPERPARAMETERS.map((h) => h.name),
   'precision',
   'admmSolver',
+  'spectral',
   ...DEVICE,
   ...LONG_WORK,
 ]
@@ -325,10 +390,45 @@ export class CoRML extends Recommender {
     const o = optionsObject(options, 'CoRML options', CORML_OPTIONS)
     const data = nativeDataset(train, 'train')
     const params = cormlOptions(o)
+    const spectral = o.spectral === undefined ? undefined : spectralOf(o.spectral, 'spectral')
     return runLongWork(o, async (progress, cancel) => {
-      const model = await nativeAsync(native(() => fitCorml(data, params, progress, cancel)))
+      const model = await nativeAsync(
+        native(() =>
+          spectral === undefined
+            ? fitCorml(data, params, progress, cancel)
+            : fitCormlPrepared(data, spectral, params, progress, cancel),
+        ),
+      )
       return new CoRML(warnOnDeviceFallback(model))
     })
+  }
+
+  /**
+   * Computes CoRML's spectral factor and item partition for `train` (the `svd` and `partition`
+   * stages of a fit) off the main thread, for fits that share them through the `spectral`
+   * option. Takes the options of {@link CoRML.fit}; only `eigenvectors`, `seed`,
+   * `partitionRatio`, the device and the memory budget matter. Rejects like {@link CoRML.fit}.
+   *
+   * @example
+   * ```ts
+   * const spectral = await CoRML.prepare(train, presets.gowalla)
+   * const a = await CoRML.fit(train, { ...presets.gowalla, lambda: 0.7, spectral })
+   * const b = await CoRML.fit(train, { ...presets.gowalla, lambda: 0.9, spectral })
+   * ```
+   */
+  static async prepare(train: Dataset, options?: CoRMLOptions): Promise<CoRMLSpectral> {
+    const o = optionsObject(
+      options,
+      'CoRML options',
+      CORML_OPTIONS.filter((name) => name !== 'spectral'),
+    )
+    const data = nativeDataset(train, 'train')
+    const params = cormlOptions(o)
+    return runLongWork(o, async (progress, cancel) =>
+      CoRMLSpectral[WRAP](
+        await nativeAsync(native(() => prepareCorml(data, params, progress, cancel))),
+      ),
+    )
   }
 }
 

@@ -1,4 +1,7 @@
-//! Training: `fitCorml`, `fitEase`, `fitGfcf`, each an `AsyncTask` resolving to a `NativeModel`.
+//! Training: `fitCorml`, `fitEase`, `fitGfcf`, each an `AsyncTask` resolving to a `NativeModel`, and
+//! `prepareCorml` / `fitCormlPrepared` for fits that share a spectral factor.
+
+use std::sync::Arc;
 
 use corml_core::dataset::Interactions;
 use corml_core::model::{corml, ease, gfcf, CormlParams, EaseParams, GfcfParams, Model};
@@ -14,6 +17,7 @@ use crate::dataset::NativeDataset;
 use crate::error::{from_core, invalid_argument, Result};
 use crate::model::{ModelTask, NativeModel};
 use crate::progress::{control, ProgressCallback, ProgressReport};
+use crate::task::JobTask;
 
 /// CoRML hyperparameters; every field is optional and defaults to the value of `cormlHyperparameters()`.
 #[napi(object)]
@@ -233,6 +237,90 @@ pub fn fit_corml(
         cancel,
         threads,
         move |data, ctl| corml::fit(data, &params, ctl),
+    ))
+}
+
+/// CoRML's spectral factor and item partition for a dataset (`prepareCorml`): what the fits of a
+/// hyperparameter search that keep `eigenvectors`, `seed` and `partitionRatio` can share.
+#[napi]
+pub struct NativeSpectral {
+    inner: Arc<corml::Spectral>,
+}
+
+impl NativeSpectral {
+    fn new(spectral: corml::Spectral) -> Self {
+        NativeSpectral {
+            inner: Arc::new(spectral),
+        }
+    }
+}
+
+#[napi]
+impl NativeSpectral {
+    /// The partition ratio it used (what `'auto'` chose, or the one asked for).
+    #[napi(getter)]
+    pub fn partition_ratio(&self) -> f64 {
+        self.inner.partition_ratio()
+    }
+
+    /// The item count of each part.
+    #[napi(getter)]
+    pub fn part_sizes(&self) -> Vec<u32> {
+        self.inner.parts().iter().map(|p| p.len() as u32).collect()
+    }
+
+    /// Seconds it took to compute.
+    #[napi(getter)]
+    pub fn seconds(&self) -> f64 {
+        self.inner.seconds()
+    }
+}
+
+/// Computes the spectral factor and the partition of a CoRML fit of `dataset` with `options`
+/// off the main thread (the `svd` and `partition` stages). Rejects like `fitCorml`.
+#[napi(ts_return_type = "Promise<NativeSpectral>")]
+pub fn prepare_corml(
+    dataset: &NativeDataset,
+    options: Option<CormlOptions>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<JobTask<corml::Spectral, NativeSpectral>>> {
+    let options = options.unwrap_or_default();
+    let threads = thread_count(options.threads)?;
+    let params = options.params()?;
+    let data = dataset.interactions().clone();
+    let ctl = control(progress, cancel).with_threads(threads);
+    Ok(JobTask::spawn(
+        move || corml::prepare(&data, &params, &ctl).map_err(from_core),
+        NativeSpectral::new,
+    ))
+}
+
+/// Trains CoRML on `dataset` reusing `spectral` from `prepareCorml` on the same dataset with the
+/// same `eigenvectors`, `seed` and `partitionRatio` (else `INVALID_ARGUMENT`): the model
+/// `fitCorml` would train, without computing the spectral factor again. Rejects like `fitCorml`.
+#[napi(ts_return_type = "Promise<NativeModel>")]
+pub fn fit_corml_prepared(
+    dataset: &NativeDataset,
+    spectral: &NativeSpectral,
+    options: Option<CormlOptions>,
+    progress: Option<
+        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
+    >,
+    cancel: Option<&CancelToken>,
+) -> Result<AsyncTask<ModelTask>> {
+    let options = options.unwrap_or_default();
+    let threads = thread_count(options.threads)?;
+    let params = options.params()?;
+    let shared = spectral.inner.clone();
+    Ok(fit_task(
+        dataset,
+        progress,
+        cancel,
+        threads,
+        move |data, ctl| corml::fit_prepared(data, &params, &shared, ctl),
     ))
 }
 
