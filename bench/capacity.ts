@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util'
 
 import { CoRML, Dataset, ModelServer, loadModel, presets } from '../src/index.js'
 import { rng } from '../examples/random.js'
-import { fileMemoryOf } from '../examples/service/loadtest.js'
+import { fileMemoryOf, summary } from '../examples/service/loadtest.js'
 
 const { values } = parseArgs({
   options: {
@@ -61,9 +61,6 @@ function synthetic(items: number): Dataset {
   return Dataset.fromPairs(us, is)
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
-
 const inFlight = 64
 
 async function measure(name: string, path: string) {
@@ -79,7 +76,6 @@ async function measure(name: string, path: string) {
     model.recommend(user(), { k: 20 })
     single.push(performance.now() - t0)
   }
-  single.sort((a, b) => a - b)
   const server = ModelServer.of(model)
   const served: number[] = []
   const end = performance.now() + 5000
@@ -92,10 +88,10 @@ async function measure(name: string, path: string) {
       }
     }),
   )
-  served.sort((a, b) => a - b)
   const after = fileMemoryOf(process.pid, path)
-  const perSecond = served.length / 5
-  const mean = served.reduce((sum, ms) => sum + ms, 0) / served.length
+  const alone = summary(single)
+  const batched = summary(served)
+  const perSecond = batched.count / 5
   const row = {
     model: name,
     items: model.numItems,
@@ -106,13 +102,13 @@ async function measure(name: string, path: string) {
     // Private pages outside the mapping: a page of the file that only this process maps counts
     // as private in smaps, yet it is the page cache's, shared with the next process to map it.
     privateBytes: after.private - after.mapping.private - (before.private - before.mapping.private),
-    single: { p50: percentile(single, 0.5), p99: percentile(single, 0.99) },
+    single: { p50: alone.p50, p99: alone.p99 },
     server: {
       requestsPerSecond: perSecond,
-      mean,
-      littlesLaw: (perSecond * mean) / 1000,
-      p50: percentile(served, 0.5),
-      p99: percentile(served, 0.99),
+      mean: batched.mean,
+      littlesLaw: (perSecond * batched.mean) / 1000,
+      p50: batched.p50,
+      p99: batched.p99,
       meanBatch: server.stats().requests / server.stats().batches,
     },
   }
@@ -120,7 +116,7 @@ async function measure(name: string, path: string) {
     `${name}: ${row.items} items, file ${mib(row.fileBytes)} MiB, mapped ${mib(row.mappedBytes)} MiB + ` +
       `private ${mib(row.privateBytes)} MiB; ` +
       `recommend p50 ${row.single.p50.toFixed(2)} ms p99 ${row.single.p99.toFixed(2)} ms; ` +
-      `ModelServer ${perSecond.toFixed(0)}/s mean ${mean.toFixed(2)} ms p50 ${row.server.p50.toFixed(1)} ms ` +
+      `ModelServer ${perSecond.toFixed(0)}/s mean ${batched.mean.toFixed(2)} ms p50 ${row.server.p50.toFixed(1)} ms ` +
       `p99 ${row.server.p99.toFixed(1)} ms (Little: ${row.server.littlesLaw.toFixed(1)} in flight for ${inFlight})`,
   )
   return row

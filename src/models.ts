@@ -14,7 +14,6 @@ import {
   NativeModel,
   NativeSpectral,
   fitCorml,
-  fitCormlPrepared,
   fitEase,
   fitGfcf,
   prepareCorml,
@@ -258,6 +257,8 @@ const CORML_OPTIONS = [
   ...DEVICE,
   ...LONG_WORK,
 ]
+/** {@link CoRML.prepare} takes the options of a fit but a spectral factor. */
+const PREPARE_OPTIONS = CORML_OPTIONS.filter((name) => name !== 'spectral')
 
 /** The `threads` option (checked natively as well: an integer in [1, 1024]). */
 function threadOptions(o: Record<string, unknown>, out: { threads?: number }) {
@@ -393,11 +394,7 @@ export class CoRML extends Recommender {
     const spectral = o.spectral === undefined ? undefined : spectralOf(o.spectral, 'spectral')
     return runLongWork(o, async (progress, cancel) => {
       const model = await nativeAsync(
-        native(() =>
-          spectral === undefined
-            ? fitCorml(data, params, progress, cancel)
-            : fitCormlPrepared(data, spectral, params, progress, cancel),
-        ),
+        native(() => fitCorml(data, params, progress, cancel, spectral)),
       )
       return new CoRML(warnOnDeviceFallback(model))
     })
@@ -417,11 +414,7 @@ export class CoRML extends Recommender {
    * ```
    */
   static async prepare(train: Dataset, options?: CoRMLOptions): Promise<CoRMLSpectral> {
-    const o = optionsObject(
-      options,
-      'CoRML options',
-      CORML_OPTIONS.filter((name) => name !== 'spectral'),
-    )
+    const o = optionsObject(options, 'CoRML options', PREPARE_OPTIONS)
     const data = nativeDataset(train, 'train')
     const params = cormlOptions(o)
     return runLongWork(o, async (progress, cancel) =>

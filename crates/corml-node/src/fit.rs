@@ -1,5 +1,5 @@
 //! Training: `fitCorml`, `fitEase`, `fitGfcf`, each an `AsyncTask` resolving to a `NativeModel`, and
-//! `prepareCorml` / `fitCormlPrepared` for fits that share a spectral factor.
+//! `prepareCorml` for CoRML fits that share a spectral factor.
 
 use std::sync::Arc;
 
@@ -204,15 +204,30 @@ fn fit_task(
     threads: Option<usize>,
     fit: impl FnOnce(&Interactions, &Control) -> corml_core::Result<Model> + Send + 'static,
 ) -> AsyncTask<ModelTask> {
-    let data = dataset.interactions().clone();
-    let ctl = control(progress, cancel).with_threads(threads);
-    ModelTask::spawn(
-        move || fit(&data, &ctl).map_err(from_core),
-        NativeModel::new,
-    )
+    data_task(dataset, progress, cancel, threads, fit, NativeModel::new)
 }
 
-/// Trains CoRML on `dataset`.
+/// Runs `work` on the dataset's interactions like [`fit_task`], converting its value with
+/// `convert` for JavaScript.
+fn data_task<T: Send + 'static, J>(
+    dataset: &NativeDataset,
+    progress: Option<ProgressCallback>,
+    cancel: Option<&CancelToken>,
+    threads: Option<usize>,
+    work: impl FnOnce(&Interactions, &Control) -> corml_core::Result<T> + Send + 'static,
+    convert: fn(T) -> J,
+) -> AsyncTask<JobTask<T, J>>
+where
+    JobTask<T, J>: napi::Task,
+{
+    let data = dataset.interactions().clone();
+    let ctl = control(progress, cancel).with_threads(threads);
+    JobTask::spawn(move || work(&data, &ctl).map_err(from_core), convert)
+}
+
+/// Trains CoRML on `dataset`; with `spectral` (from `prepareCorml` on the same dataset with the
+/// same `eigenvectors`, `seed` and `partitionRatio`, else `INVALID_ARGUMENT`) it reuses that
+/// spectral factor and partition, and trains the same model.
 ///
 /// Rejects with `INVALID_ARGUMENT` (a hyperparameter out of range), `EMPTY_DATA`,
 /// `CUDA_UNAVAILABLE` (`'cuda'` asked for and not usable; the message says why),
@@ -227,16 +242,21 @@ pub fn fit_corml(
         ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
     >,
     cancel: Option<&CancelToken>,
+    spectral: Option<&NativeSpectral>,
 ) -> Result<AsyncTask<ModelTask>> {
     let options = options.unwrap_or_default();
     let threads = thread_count(options.threads)?;
     let params = options.params()?;
+    let shared = spectral.map(|s| s.inner.clone());
     Ok(fit_task(
         dataset,
         progress,
         cancel,
         threads,
-        move |data, ctl| corml::fit(data, &params, ctl),
+        move |data, ctl| match shared {
+            Some(spectral) => corml::fit_prepared(data, &params, &spectral, ctl),
+            None => corml::fit(data, &params, ctl),
+        },
     ))
 }
 
@@ -277,7 +297,8 @@ impl NativeSpectral {
 }
 
 /// Computes the spectral factor and the partition of a CoRML fit of `dataset` with `options`
-/// off the main thread (the `svd` and `partition` stages). Rejects like `fitCorml`.
+/// off the main thread (the `svd` and `partition` stages), for `fitCorml`'s `spectral`. Rejects
+/// like `fitCorml`.
 #[napi(ts_return_type = "Promise<NativeSpectral>")]
 pub fn prepare_corml(
     dataset: &NativeDataset,
@@ -290,37 +311,13 @@ pub fn prepare_corml(
     let options = options.unwrap_or_default();
     let threads = thread_count(options.threads)?;
     let params = options.params()?;
-    let data = dataset.interactions().clone();
-    let ctl = control(progress, cancel).with_threads(threads);
-    Ok(JobTask::spawn(
-        move || corml::prepare(&data, &params, &ctl).map_err(from_core),
-        NativeSpectral::new,
-    ))
-}
-
-/// Trains CoRML on `dataset` reusing `spectral` from `prepareCorml` on the same dataset with the
-/// same `eigenvectors`, `seed` and `partitionRatio` (else `INVALID_ARGUMENT`): the model
-/// `fitCorml` would train, without computing the spectral factor again. Rejects like `fitCorml`.
-#[napi(ts_return_type = "Promise<NativeModel>")]
-pub fn fit_corml_prepared(
-    dataset: &NativeDataset,
-    spectral: &NativeSpectral,
-    options: Option<CormlOptions>,
-    progress: Option<
-        ThreadsafeFunction<ProgressReport, Unknown<'static>, ProgressReport, Status, false, true>,
-    >,
-    cancel: Option<&CancelToken>,
-) -> Result<AsyncTask<ModelTask>> {
-    let options = options.unwrap_or_default();
-    let threads = thread_count(options.threads)?;
-    let params = options.params()?;
-    let shared = spectral.inner.clone();
-    Ok(fit_task(
+    Ok(data_task(
         dataset,
         progress,
         cancel,
         threads,
-        move |data, ctl| corml::fit_prepared(data, &params, &shared, ctl),
+        move |data, ctl| corml::prepare(data, &params, ctl),
+        NativeSpectral::new,
     ))
 }
 

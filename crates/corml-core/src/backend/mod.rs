@@ -63,6 +63,15 @@ pub trait Backend: Sync {
     /// a budget of 0 bytes.
     fn memory_budget(&self) -> Result<u64>;
 
+    /// The budget of dense work: `given` (the caller's `memoryBudget`), else
+    /// [`Self::memory_budget`].
+    fn budget(&self, given: Option<u64>) -> Result<u64> {
+        match given {
+            Some(budget) => Ok(budget),
+            None => self.memory_budget(),
+        }
+    }
+
     /// The error for work that does not fit this backend's memory (`OUT_OF_MEMORY` on the host,
     /// `OUT_OF_DEVICE_MEMORY` on a GPU).
     fn out_of_memory(&self, message: String) -> Error {

@@ -358,11 +358,28 @@ impl Timer {
 /// Trains CoRML on `train` (`docs/algorithm.md`, "Training").
 /// The CPU work runs in the long-work pool of `ctl`'s size ([`crate::threads`]).
 pub fn fit(train: &Interactions, params: &CormlParams, ctl: &Control) -> Result<Model> {
+    fit_with(train, params, None, ctl)
+}
+
+/// [`fit`], or [`fit_prepared`] with `spectral`, on the backend `params.device` resolves to.
+fn fit_with(
+    train: &Interactions,
+    params: &CormlParams,
+    spectral: Option<&Spectral>,
+    ctl: &Control,
+) -> Result<Model> {
     params.validate()?;
     train.ensure_not_empty()?;
+    if let Some(spectral) = spectral {
+        spectral.check(train, params)?;
+    }
     let selection = resolve(params.device, params.precision)?;
-    let mut model =
-        ctl.run(|| with_backend!(selection.backend, b => fit_on(b, train, params, ctl)))?;
+    let mut model = ctl.run(|| {
+        with_backend!(selection.backend, b => match spectral {
+            Some(spectral) => fit_prepared_on(b, train, params, spectral, ctl),
+            None => fit_on(b, train, params, ctl),
+        })
+    })?;
     model.set_device_fallback(selection.fallback);
     Ok(model)
 }
@@ -375,6 +392,8 @@ pub fn fit_on<B: Backend>(
     params: &CormlParams,
     ctl: &Control,
 ) -> Result<Model> {
+    params.validate()?;
+    train.ensure_not_empty()?;
     let spectral = prepare_on(backend, train, params, ctl)?;
     fit_prepared_on(backend, train, params, &spectral, ctl)
 }
@@ -457,15 +476,7 @@ pub fn fit_prepared(
     spectral: &Spectral,
     ctl: &Control,
 ) -> Result<Model> {
-    params.validate()?;
-    train.ensure_not_empty()?;
-    spectral.check(train, params)?;
-    let selection = resolve(params.device, params.precision)?;
-    let mut model = ctl.run(
-        || with_backend!(selection.backend, b => fit_prepared_on(b, train, params, spectral, ctl)),
-    )?;
-    model.set_device_fallback(selection.fallback);
-    Ok(model)
+    fit_with(train, params, Some(spectral), ctl)
 }
 
 /// The partition ratio of a fit: the caller's, or the one `'auto'` picks for this backend.
@@ -473,7 +484,7 @@ fn partition_ratio<B: Backend>(backend: &B, n_items: usize, params: &CormlParams
     if let Some(ratio) = params.partition_ratio {
         return Ok(ratio);
     }
-    let budget = memory_budget(backend, params)?;
+    let budget = backend.budget(params.memory_budget)?;
     let k = params.eigenvectors;
     auto_partition_ratio(n_items, k, budget, backend.auto_part_limit()).ok_or_else(|| {
         backend.out_of_memory(format!(
@@ -486,14 +497,13 @@ fn partition_ratio<B: Backend>(backend: &B, n_items: usize, params: &CormlParams
     })
 }
 
+/// [`prepare`] on `backend`, for parameters and data already checked.
 fn prepare_on<B: Backend>(
     backend: &B,
     train: &Interactions,
     params: &CormlParams,
     ctl: &Control,
 ) -> Result<Spectral> {
-    params.validate()?;
-    train.ensure_not_empty()?;
     let mut timer = Timer::new();
     let r = train.matrix();
     let ratio = partition_ratio(backend, r.cols(), params)?;
@@ -524,6 +534,7 @@ fn prepare_on<B: Backend>(
     })
 }
 
+/// Solves the parts of `spectral` on `backend`, for parameters and data already checked.
 fn fit_prepared_on<B: Backend>(
     backend: &B,
     train: &Interactions,
@@ -531,8 +542,6 @@ fn fit_prepared_on<B: Backend>(
     spectral: &Spectral,
     ctl: &Control,
 ) -> Result<Model> {
-    params.validate()?;
-    train.ensure_not_empty()?;
     // The model records the ratio it was trained with.
     let params = &CormlParams {
         partition_ratio: Some(spectral.ratio),
@@ -632,7 +641,7 @@ fn spectral_factor<B: Backend>(
     // when it fits in half the device's memory (the parts' solves come after it).
     let (n, q) = (r.cols() as u64, svd_opts.oversampled as u64);
     let dense_fits = || -> Result<bool> {
-        Ok(4 * (n * n + 2 * n * q + q * q) <= memory_budget(backend, params)? / 2)
+        Ok(4 * (n * n + 2 * n * q + q * q) <= backend.budget(params.memory_budget)? / 2)
     };
     Ok(if backend.prefers_dense_svd() && dense_fits()? {
         let gram = normalized.gram(&normalized.transpose(), None)?;
@@ -691,14 +700,6 @@ pub fn auto_partition_ratio(
     Some((n as f64 + 0.5) / n_items as f64)
 }
 
-/// The budget of the dense work: the caller's, else what the backend has free now.
-fn memory_budget<B: Backend>(backend: &B, params: &CormlParams) -> Result<u64> {
-    match params.memory_budget {
-        Some(budget) => Ok(budget),
-        None => backend.memory_budget(),
-    }
-}
-
 fn check_memory<B: Backend>(
     backend: &B,
     params: &CormlParams,
@@ -707,7 +708,7 @@ fn check_memory<B: Backend>(
     k: usize,
 ) -> Result<()> {
     let need = part_memory(largest, k);
-    let budget = memory_budget(backend, params)?;
+    let budget = backend.budget(params.memory_budget)?;
     if need <= budget {
         return Ok(());
     }

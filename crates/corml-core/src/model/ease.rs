@@ -71,10 +71,7 @@ fn fit_on<B: Backend>(
     let r = train.matrix();
     let n = r.cols();
     let need = 2 * (n as u64).pow(2) * 4;
-    let budget = match params.memory_budget {
-        Some(budget) => budget,
-        None => backend.memory_budget()?,
-    };
+    let budget = backend.budget(params.memory_budget)?;
     if need > budget {
         return Err(backend.out_of_memory(format!(
             "EASE on {n} items needs {} (two dense {n} × {n} float32 matrices) but only {} is \
